@@ -1,0 +1,129 @@
+"""Targets (providers): a name, a template folder, a renderer and a runner.
+
+Adding a target is one module with a :class:`Target` subclass plus its templates, registered
+with :func:`register` (or through the ``brainsweep.targets`` entry-point group for third-party
+packages). Nothing outside a target's own module asks which target it is.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from brainsweep.codegen.render import ExpressionRenderer
+from brainsweep.errors import InputError
+
+__all__ = ["ShardInputs", "ShardOutputs", "Target", "get_target", "list_targets", "register"]
+
+
+@dataclass(frozen=True)
+class ShardInputs:
+    """The arrays and settings one shard run needs, target-neutral.
+
+    ``params`` has one row per simulation and the columns of
+    :attr:`brainsweep.codegen.spec.KernelSpec.parameter_names`.
+    """
+
+    params: np.ndarray  # (S, P) float64
+    sim_index: np.ndarray  # (S,) int64, the global simulation index (keys the noise)
+    weights: np.ndarray  # (N, N) float64, weights[i, j]: from j to i
+    lengths: np.ndarray  # (N, N) float64, mm
+    initial: np.ndarray  # (S, V, N) float64
+    noise: np.ndarray  # (V,) float64, additive noise intensity D per state variable
+    dt: float  # model time unit (ms for most models)
+    n_steps: int
+    seed: int
+    raw_period: int  # 0: off
+    tavg_period: int  # 0: off
+    bold_period: int  # 0: off; neural steps per BOLD sample
+    bold_substeps: int  # neural steps per balloon Euler step (drive averaged over them)
+    balloon: np.ndarray  # (9,) BalloonParameters.as_array()
+    dt_bold_s: float  # seconds per balloon step
+
+
+@dataclass(frozen=True)
+class ShardOutputs:
+    raw: np.ndarray  # (S, T_raw, V, N)
+    tavg: np.ndarray  # (S, T_tavg, V, N)
+    bold: np.ndarray  # (S, T_bold, N)
+    diverged: np.ndarray  # (S,) bool
+    timings: dict[str, float]
+
+
+class Target(ABC):
+    """A code-generation target and its runner."""
+
+    name: ClassVar[str]
+    template_folder: ClassVar[str]
+    renderer: ClassVar[type[ExpressionRenderer]]
+    file_suffix: ClassVar[str]  # ".py", ".cu", ".cl"
+    main_template: ClassVar[str]
+    coupling_sum: ClassVar[str] = "{gx}"  # how post() reads a weighted sum (see lower())
+
+    def context_extras(self, spec) -> dict[str, Any]:
+        """Target-specific template variables (thread index spelling, qualifiers, ...)."""
+        return {}
+
+    @abstractmethod
+    def run(self, source: str, spec, inputs: ShardInputs, *, device: str | None = None,
+            progress: bool = False) -> ShardOutputs:
+        """Compile ``source`` (cached) and run one shard."""
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        """Whether this target can run here, and why not."""
+        return True, ""
+
+    @classmethod
+    def devices(cls) -> list[str]:
+        """Devices this target can see, in words."""
+        return []
+
+
+_REGISTRY: dict[str, type[Target]] = {}
+_BUILTIN = {
+    "numba": "brainsweep.backends.numba_target:NumbaTarget",
+}
+
+
+def register(target: type[Target]) -> type[Target]:
+    """Register a target class under its ``name`` (usable as a decorator)."""
+    _REGISTRY[target.name] = target
+    return target
+
+
+def _load(reference: str) -> type[Target]:
+    module, _, attr = reference.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _discover() -> None:
+    for name, ref in _BUILTIN.items():
+        if name not in _REGISTRY:
+            try:
+                _REGISTRY[name] = _load(ref)
+            except ImportError:  # a built-in whose optional dependency is missing
+                continue
+    for entry in importlib.metadata.entry_points(group="brainsweep.targets"):
+        if entry.name not in _REGISTRY:
+            try:
+                _REGISTRY[entry.name] = entry.load()
+            except ImportError:
+                continue
+
+
+def list_targets() -> list[str]:
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def get_target(name: str) -> Target:
+    """An instance of the target registered as ``name``."""
+    _discover()
+    if name not in _REGISTRY:
+        raise InputError(f"unknown target {name!r}; known: {sorted(_REGISTRY)}", field="target")
+    return _REGISTRY[name]()

@@ -1,0 +1,106 @@
+"""Lowering: a :class:`KernelSpec` and a target's renderer → the template context.
+
+The context holds only names and rendered expressions: the templates never see the IR and the
+renderer never sees a template. Inspect it with :func:`lower` to see what a template receives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brainsweep.codegen.render import ExpressionRenderer
+from brainsweep.codegen.spec import INTEGRATORS, KernelSpec
+from brainsweep.dsl import ir
+
+__all__ = ["KernelContext", "lower"]
+
+
+@dataclass(frozen=True)
+class KernelContext:
+    """What every target's templates receive (plus target-specific extras)."""
+
+    model_name: str
+    source: str
+    dtype: str
+    integrator: str
+    n_stages: int
+    stochastic: bool
+    params: tuple[dict, ...]  # {name, var, index}
+    states: tuple[dict, ...]  # {name, var, index, derivative, lower, upper}
+    auxiliaries: tuple[dict, ...]  # {var, expr}
+    terms: tuple[dict, ...]  # {name, var, cvar, state, pre, pre_reads_target, post, gx, xj}
+    cvars: tuple[dict, ...]  # {index, state}: coupled state variables, history order
+    speed_index: int
+    bold_drive: str
+    n_params: int
+    n_states: int
+    n_cvars: int
+
+    def as_dict(self) -> dict:
+        return {field: getattr(self, field) for field in self.__dataclass_fields__}
+
+
+def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
+          coupling_sum: str = "{gx}") -> KernelContext:
+    """Render every expression of ``spec`` with ``renderer_class`` into a template context.
+
+    ``coupling_sum`` spells how ``post`` reads a term's weighted sum in the target's code,
+    from the sum's name ``{gx}`` (``"{gx}[i]"`` where the sums are held per node).
+    """
+    model, coupling = spec.model, spec.coupling
+    names: dict[str, str] = {}
+    params = []
+    for index, name in enumerate(model.parameter_names):
+        names[name] = f"p_{name}"
+        params.append({"name": name, "var": f"p_{name}", "index": index})
+    coupling_names = {}
+    for offset, name in enumerate(coupling.parameter_names):
+        var = f"k_{name}"
+        coupling_names[name] = var
+        params.append({"name": f"coupling.{name}", "var": var,
+                       "index": len(model.parameter_names) + offset})
+    speed_index = len(params)
+
+    for state in model.states:
+        names[state.name] = f"s_{state.name}"
+    for term in model.coupling_terms:
+        names[term.name] = f"c_{term.name}"
+    for name, _ in model.auxiliaries:
+        names[name] = f"a_{name}"
+
+    render = renderer_class(names, dtype=spec.dtype).render
+    states = []
+    for index, state in enumerate(model.states):
+        states.append({
+            "name": state.name, "var": names[state.name], "index": index,
+            "derivative": render(state.derivative),
+            "lower": None if state.lower is None else render(ir.Num(state.lower)),
+            "upper": None if state.upper is None else render(ir.Num(state.upper)),
+        })
+    auxiliaries = [{"var": names[name], "expr": render(expr)} for name, expr in model.auxiliaries]
+
+    cvar_states = list(model.coupled_states)
+    state_index = {s.name: i for i, s in enumerate(model.states)}
+    terms = []
+    for k, term in enumerate(model.coupling_terms):
+        xj, gx = f"xj_{k}", f"gx_{k}"
+        pre_names = {**coupling_names, "x_i": names[term.variable], "x_j": xj}
+        post_names = {**coupling_names, "gx": coupling_sum.format(gx=gx), "N": "n_nodes_real"}
+        terms.append({
+            "name": term.name, "var": names[term.name], "xj": xj, "gx": gx,
+            "cvar": cvar_states.index(term.variable), "state": state_index[term.variable],
+            "pre": renderer_class(pre_names, dtype=spec.dtype).render(coupling.pre),
+            "pre_reads_target": "x_i" in ir.symbols(coupling.pre),
+            "post": renderer_class(post_names, dtype=spec.dtype).render(coupling.post),
+        })
+    cvars = [{"index": i, "state": state_index[name]} for i, name in enumerate(cvar_states)]
+
+    drive = model.observables.get("bold", ir.Sym(model.states[0].name))
+    return KernelContext(
+        model_name=model.name, source=model.source, dtype=spec.dtype,
+        integrator=spec.integrator, n_stages=INTEGRATORS[spec.integrator][0],
+        stochastic=spec.stochastic, params=tuple(params), states=tuple(states),
+        auxiliaries=tuple(auxiliaries), terms=tuple(terms), cvars=tuple(cvars),
+        speed_index=speed_index, bold_drive=render(drive), n_params=speed_index + 1,
+        n_states=len(states), n_cvars=len(cvars),
+    )

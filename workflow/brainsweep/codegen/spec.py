@@ -1,0 +1,52 @@
+"""What a kernel is generated from: the model, the coupling, the integrator, the float type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brainsweep.dsl import Coupling, Model, load_coupling, load_model
+from brainsweep.errors import InputError
+
+__all__ = ["INTEGRATORS", "KernelSpec", "kernel_spec"]
+
+# name -> (stages of dfun per step, has a stochastic form). Stochastic forms add TVB's
+# additive noise sqrt(2 D dt) z; the coupling is held fixed over each step, as TVB does.
+INTEGRATORS: dict[str, tuple[int, bool]] = {"euler": (1, True), "heun": (2, True),
+                                            "rk4": (4, False)}
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """Everything that shapes a generated kernel (and so its cache key)."""
+
+    model: Model
+    coupling: Coupling
+    integrator: str = "heun"
+    stochastic: bool = True
+    dtype: str = "float64"
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Columns of the kernel's parameter table: model, then coupling, then speed."""
+        return (*self.model.parameter_names,
+                *(f"coupling.{p}" for p in self.coupling.parameter_names), "speed")
+
+
+def kernel_spec(model, *, coupling="linear", integrator: str = "heun", stochastic: bool = True,
+                dtype: str = "float64") -> KernelSpec:
+    """Build and check a :class:`KernelSpec` from names or objects."""
+    model = load_model(model)
+    coupling = load_coupling(coupling)
+    if integrator not in INTEGRATORS:
+        raise InputError(f"unknown integrator {integrator!r}; known: {sorted(INTEGRATORS)}",
+                         field="integrator")
+    if stochastic and not INTEGRATORS[integrator][1]:
+        raise InputError(f"integrator {integrator!r} has no stochastic form; use euler or heun",
+                         field="integrator")
+    if dtype not in DTYPES:
+        raise InputError(f"dtype must be one of {DTYPES}, got {dtype!r}", field="dtype")
+    if not model.coupling_terms:
+        raise InputError(f"model {model.name} declares no coupling_terms", source=model.source)
+    return KernelSpec(model=model, coupling=coupling, integrator=integrator,
+                      stochastic=bool(stochastic), dtype=dtype)

@@ -1,0 +1,83 @@
+"""A one-page figure of a connectome: weights, tract lengths, degrees."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from brainsweep import io
+
+from .model import Connectome
+
+__all__ = ["plot"]
+
+
+def plot(conn: Connectome, path: str | os.PathLike) -> Path:
+    """Write a figure of ``conn`` to ``path`` (format from the suffix), atomically.
+
+    Panels: the weight matrix on a log colour scale (rows are targets, columns sources),
+    the histogram of tract lengths of existing connections, and the distribution of weighted
+    node degrees (in- and out-strength; the binary density and mean degree in its title).
+    A stack is shown as its subject mean.
+
+    Parameters
+    ----------
+    conn
+        The connectome to draw.
+    path
+        Output image, e.g. ``results/connectome/hcp.png``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on cluster nodes; must precede pyplot
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    weights = np.asarray(conn.weights)
+    lengths = np.asarray(conn.lengths)
+    if conn.is_stack:
+        weights, lengths = weights.mean(axis=0), lengths.mean(axis=0)
+    exists = weights > 0
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
+    try:
+        ax = axes[0]
+        if exists.any():
+            # zeros have no logarithm: leave them blank instead of clipping to the minimum
+            shown = np.ma.masked_where(~exists, weights)
+            image = ax.imshow(shown, cmap="viridis", interpolation="nearest",
+                              norm=LogNorm(vmin=weights[exists].min(), vmax=weights.max()))
+            fig.colorbar(image, ax=ax, label="weight (log scale)")
+        ax.set_title(f"weights ({conn.n_regions} regions)")
+        ax.set_xlabel("source region")
+        ax.set_ylabel("target region")
+
+        ax = axes[1]
+        ax.hist(lengths[exists], bins=40, color="tab:blue")
+        ax.set_title("tract lengths of existing connections")
+        ax.set_xlabel("length (mm)")
+        ax.set_ylabel("connections")
+
+        ax = axes[2]
+        # weighted degree (strength): binary degree says nothing for dense probabilistic
+        # tractography (every region reaches every other), so it goes in the title only
+        in_strength = weights.sum(axis=1)
+        out_strength = weights.sum(axis=0)
+        ax.hist([in_strength, out_strength], bins=20, label=["in (row sum)", "out (column sum)"])
+        density = exists[~np.eye(conn.n_regions, dtype=bool)].mean()
+        ax.set_title(f"degree distribution\n(binary density {density:.0%}, "
+                     f"mean degree {exists.sum(axis=1).mean():.1f})")
+        ax.set_xlabel("weighted degree (strength)")
+        ax.set_ylabel("regions")
+        ax.legend()
+        with io.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format=Path(path).suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
+    return Path(path)

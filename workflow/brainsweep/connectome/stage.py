@@ -1,0 +1,137 @@
+"""The connectome stage as the workflow runs it: validate settings, load, clean, save."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from brainsweep.errors import InputError
+
+from .loading import FORMATS, load
+from .preprocessing import (
+    NORMALISATIONS,
+    SYMMETRISATIONS,
+    check_average,
+    check_choice,
+    check_regions,
+    check_threshold,
+    preprocess,
+)
+
+__all__ = ["DEFAULTS", "check_settings", "run_stage"]
+
+DEFAULTS: dict[str, Any] = {
+    "source": None,
+    "format": "auto",
+    "subjects": "all",
+    "regions": None,
+    "symmetrise": "mean",
+    "normalise": "max",
+    "threshold": None,
+    "average": "mean",
+    "labels": None,
+}
+
+
+def _path_or_mapping(value: Any, key: str) -> str | dict[str, str]:
+    if isinstance(value, str | os.PathLike) and os.fspath(value):
+        return os.fspath(value)
+    if isinstance(value, Mapping) and value and all(
+            isinstance(k, str) and isinstance(v, str | os.PathLike) for k, v in value.items()):
+        allowed = {"weights", "lengths", "labels", "streamlines", "parcellation"}
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise InputError(f"unknown key(s) {unknown}; expected some of {sorted(allowed)}",
+                             field=f"connectome.{key}")
+        return {k: os.fspath(v) for k, v in value.items()}
+    raise InputError(f"expected a path, got {value!r}", field=f"connectome.{key}")
+
+
+def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the config's ``connectome:`` section; return it with defaults filled in.
+
+    Raises
+    ------
+    InputError
+        Naming the field ``connectome.<key>`` of the first unknown key or bad value.
+    """
+    if not isinstance(settings, Mapping):
+        raise InputError(f"expected a mapping, got {type(settings).__name__}",
+                         field="connectome")
+    unknown = sorted(set(settings) - set(DEFAULTS))
+    if unknown:
+        raise InputError(f"unknown setting {unknown[0]!r}; known: {sorted(DEFAULTS)}",
+                         field=f"connectome.{unknown[0]}")
+    out = {**DEFAULTS, **settings}
+    if out["source"] is None:
+        raise InputError("missing: the connectome to read (a path)", field="connectome.source")
+    out["source"] = _path_or_mapping(out["source"], "source")
+    fmt = out["format"] if out["format"] is not None else "auto"
+    if fmt not in ("auto", *FORMATS):
+        raise InputError(f"unknown format {fmt!r}; expected one of {['auto', *FORMATS]}",
+                         field="connectome.format")
+    out["format"] = fmt
+    subjects = out["subjects"]
+    if subjects in (None, "all"):
+        out["subjects"] = "all"
+    elif isinstance(subjects, list | tuple) and subjects and all(
+            isinstance(s, str | int) and not isinstance(s, bool) for s in subjects):
+        out["subjects"] = [str(s) for s in subjects]
+    else:
+        raise InputError(f"expected 'all' or a non-empty list of subject ids, got {subjects!r}",
+                         field="connectome.subjects")
+    out["regions"] = check_regions(out["regions"])
+    out["symmetrise"] = check_choice(out["symmetrise"], SYMMETRISATIONS, "symmetrise")
+    out["normalise"] = check_choice(out["normalise"], NORMALISATIONS, "normalise")
+    out["threshold"] = check_threshold(out["threshold"])
+    check_average(out["average"])
+    if out["labels"] is not None:
+        out["labels"] = _path_or_mapping(out["labels"], "labels")
+        if not isinstance(out["labels"], str):
+            raise InputError("expected a path", field="connectome.labels")
+    return out
+
+
+def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
+    """Run the connectome stage: what ``brainsweep connectome`` calls.
+
+    Validates ``settings`` (the config's ``connectome:`` section) before reading anything,
+    loads the source, preprocesses it, and writes ``out`` (``.npz``) and ``<out>.json``
+    (provenance: every file read with its sha256, the settings and their hash, every step)
+    atomically: on any error, no output is left.
+
+    Parameters
+    ----------
+    settings
+        Keys ``source``, ``format``, ``subjects``, ``regions``, ``symmetrise``,
+        ``normalise``, ``threshold``, ``average``, ``labels`` (see ``config/schema.yaml``).
+        Relative paths are relative to the working directory.
+    out
+        The output file, e.g. ``results/connectome/hcp.npz``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+    """
+    started = time.perf_counter()
+    checked = check_settings(settings)
+    conn = load(
+        checked["source"],
+        checked["format"],
+        subjects=None if checked["subjects"] == "all" else checked["subjects"],
+        labels=checked["labels"],
+    )
+    conn = preprocess(
+        conn,
+        regions=checked["regions"],
+        symmetrise=checked["symmetrise"],
+        normalise=checked["normalise"],
+        threshold=checked["threshold"],
+        average=checked["average"],
+    )
+    return conn.save(out, config=checked,
+                     timings={"connectome_s": round(time.perf_counter() - started, 3)})

@@ -1,0 +1,81 @@
+"""Coupling functions (TVB's): ``c_i = post(sum_j w_ij * pre(x_i, x_j(t - d_ij)))``.
+
+``pre`` may read ``x_i`` (the node's own current value) and ``x_j`` (the delayed afferent
+value); ``post`` reads ``gx`` (the weighted sum) and ``N`` (the number of nodes). Each coupling
+names the parameter that a study's ``global_coupling`` sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from brainsweep.dsl import ir
+from brainsweep.dsl.model import Parameter, kernels_dir
+from brainsweep.dsl.parse import parse_expression
+from brainsweep.dsl.yamlsource import read_lined_yaml
+from brainsweep.errors import InputError
+
+__all__ = ["Coupling", "list_couplings", "load_coupling"]
+
+
+@dataclass(frozen=True)
+class Coupling:
+    name: str
+    pre: ir.Expr
+    post: ir.Expr
+    parameters: tuple[Parameter, ...]
+    global_parameter: str
+    description: str = ""
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.parameters}
+
+    def with_defaults(self, **values: float) -> Coupling:
+        unknown = set(values) - set(self.parameter_names)
+        if unknown:
+            raise InputError(f"coupling {self.name} has no parameter(s) {sorted(unknown)}; "
+                             f"known: {list(self.parameter_names)}", field="coupling")
+        params = tuple(replace(p, default=float(values.get(p.name, p.default)))
+                       for p in self.parameters)
+        return replace(self, parameters=params)
+
+
+def _couplings_file() -> Path:
+    return kernels_dir() / "couplings.yaml"
+
+
+def list_couplings() -> list[str]:
+    return sorted(read_lined_yaml(_couplings_file()).data)
+
+
+def load_coupling(name: str | Coupling) -> Coupling:
+    """A shipped coupling function by name (``linear``, ``kuramoto``, ...)."""
+    if isinstance(name, Coupling):
+        return name
+    doc = read_lined_yaml(_couplings_file())
+    if name not in doc.data:
+        raise InputError(f"unknown coupling {name!r}; known: {sorted(doc.data)}",
+                         field="coupling")
+    spec = doc.data[name]
+    params = tuple(
+        Parameter(name=p, default=float(v["default"]), description=str(v.get("description", "")))
+        for p, v in (spec.get("parameters") or {}).items()
+    )
+    names = {p.name for p in params}
+    pre = parse_expression(spec["pre"], known=names | {"x_i", "x_j"}, source=doc.source,
+                           line=doc.line(name, "pre"), field=f"{name}.pre")
+    post = parse_expression(spec["post"], known=names | {"gx", "N"}, source=doc.source,
+                            line=doc.line(name, "post"), field=f"{name}.post")
+    global_parameter = spec["global"]
+    if global_parameter not in names:
+        raise InputError(f"global parameter {global_parameter!r} is not a parameter",
+                         source=doc.where(name, "global"), field=f"{name}.global")
+    return Coupling(name=name, pre=pre, post=post, parameters=params,
+                    global_parameter=global_parameter,
+                    description=str(spec.get("description", "")).strip())

@@ -1,0 +1,42 @@
+"""Errors raised on bad input.
+
+Every error about user input names where the bad value came from (a file, a config key, a
+model file and line) so that the message alone tells the user what to fix.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BrainsweepError", "InputError", "PlanError"]
+
+
+class BrainsweepError(Exception):
+    """Base class of the errors brainsweep raises on purpose."""
+
+
+class InputError(BrainsweepError, ValueError):
+    """A file, a config key or a model description holds a value we cannot use.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what was expected.
+    source
+        The file (or config file) the value came from, if any.
+    field
+        The key, member or column inside ``source``, if any.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+        self.source = None if source is None else str(source)
+        self.field = field
+        where = []
+        if self.source:
+            where.append(self.source)
+        if field:
+            where.append(f"[{field}]")
+        prefix = "".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class PlanError(BrainsweepError, ValueError):
+    """A sweep plan cannot run as asked (too large for the device, empty grid, ...)."""

@@ -1,0 +1,60 @@
+"""Validation of the fit settings (config key ``fit:``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from brainsweep.errors import InputError
+from brainsweep.fit.metrics import DEFAULT_WEIGHTS, METRICS
+
+__all__ = ["FIT_DEFAULTS", "validate_settings"]
+
+FIT_DEFAULTS: dict[str, Any] = {"metric": "fc_corr", "weights": dict(DEFAULT_WEIGHTS)}
+
+
+def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check ``fit:`` settings and fill in defaults.
+
+    Keys: ``metric`` (one of :data:`~brainsweep.fit.metrics.METRICS`, the one that picks the
+    best fit) and ``weights`` (``{fc_corr, fcd_ks}``, finite numbers >= 0, for
+    ``combined = fc_corr_weight * fc_corr - fcd_ks_weight * fcd_ks``).
+
+    Raises
+    ------
+    InputError
+        An unknown key or a bad value, naming ``fit.<key>``.
+    """
+    settings = {} if settings is None else settings
+    if not isinstance(settings, Mapping):
+        raise InputError(f"expected a mapping, got {type(settings).__name__}", field="fit")
+    unknown = sorted(set(settings) - set(FIT_DEFAULTS))
+    if unknown:
+        raise InputError(
+            f"unknown key(s) {unknown}; known: {sorted(FIT_DEFAULTS)}", field=f"fit.{unknown[0]}"
+        )
+    metric = settings.get("metric", FIT_DEFAULTS["metric"])
+    if metric not in METRICS:
+        raise InputError(f"expected one of {list(METRICS)}, got {metric!r}", field="fit.metric")
+    weights = settings.get("weights") or {}
+    if not isinstance(weights, Mapping):
+        raise InputError(f"expected {{fc_corr, fcd_ks}}, got {weights!r}", field="fit.weights")
+    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS))
+    if unknown:
+        raise InputError(
+            f"unknown weight(s) {unknown}; known: {sorted(DEFAULT_WEIGHTS)}",
+            field=f"fit.weights.{unknown[0]}",
+        )
+    merged = {**DEFAULT_WEIGHTS, **weights}
+    for key, value in merged.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise InputError(
+                f"expected a finite number >= 0, got {value!r}", field=f"fit.weights.{key}"
+            )
+    return {"metric": metric, "weights": {key: float(value) for key, value in merged.items()}}

@@ -1,0 +1,282 @@
+"""The fit stage: every bold shard scored against the empirical FC; the best fits."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from brainsweep.bold.connectivity import upper_triangle
+from brainsweep.bold.shards import read_bold_shard
+from brainsweep.errors import InputError
+from brainsweep.fit.metrics import METRICS, fc_correlation, score
+from brainsweep.fit.settings import validate_settings
+from brainsweep.io import atomic_path, load_npz, provenance, write_json, write_sidecar
+
+__all__ = ["best_rows", "read_empirical", "run_stage"]
+
+_EMPIRICAL_KEYS = ("fc_group", "fc_subjects", "subject_ids")
+# the transient legitimately differs between simulated and measured BOLD; the filters must not
+_MUST_MATCH = ("detrend", "bandpass", "zscore", "gsr", "fcd")
+
+
+def read_empirical(path: str | os.PathLike) -> dict[str, Any]:
+    """Load and check an empirical stage output (see :func:`brainsweep.empirical.run_stage`)."""
+    source = os.fspath(path)
+    if not Path(path).is_file():
+        raise InputError("file not found", source=source)
+    try:
+        data = load_npz(path)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read as .npz: {error}", source=source) from error
+    missing = [key for key in _EMPIRICAL_KEYS if key not in data]
+    if missing:
+        raise InputError(f"missing key(s) {missing}", source=source, field=missing[0])
+    group = data["fc_group"]
+    if group.ndim != 2 or group.shape[0] != group.shape[1]:
+        raise InputError(
+            f"expected a square matrix, got {group.shape}", source=source, field="fc_group"
+        )
+    subjects = data["fc_subjects"]
+    if subjects.ndim != 3 or subjects.shape[1:] != group.shape:
+        raise InputError(
+            f"expected shape (S, {group.shape[0]}, {group.shape[0]}), got {subjects.shape}",
+            source=source,
+            field="fc_subjects",
+        )
+    if data["subject_ids"].shape != (subjects.shape[0],):
+        raise InputError(
+            f"expected {subjects.shape[0]} ids, got {data['subject_ids'].shape}",
+            source=source,
+            field="subject_ids",
+        )
+    for key in ("fc_group", "fc_subjects"):
+        if not np.isfinite(upper_triangle(data[key])).all():
+            raise InputError("non-finite correlations", source=source, field=key)
+    return data
+
+
+def _postprocess_of(data: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
+    if "postprocess_json" not in data:
+        return None
+    return json.loads(str(data["postprocess_json"]))
+
+
+def _check_same_postprocess(shard: str, sim: dict | None, emp: dict | None, emp_path: str):
+    if sim is None or emp is None:
+        return
+    for key in _MUST_MATCH:
+        if key == "fcd" and (sim.get(key) is None or emp.get(key) is None):
+            continue  # an FCD on one side only is simply not compared
+        # JSON turns tuples into lists on both sides, so they compare equal
+        if sim.get(key) != emp.get(key):
+            raise InputError(
+                f"simulated BOLD was processed with {key}={sim.get(key)!r} but the empirical "
+                f"BOLD ({emp_path}) with {key}={emp.get(key)!r}; use the same bold settings",
+                source=shard,
+                field=f"bold.{key}",
+            )
+
+
+def best_rows(scores: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
+    """The best row of each metric column present (NaN and diverged rows never win).
+
+    Returns metric -> the row as a dict, or None when no row has a finite value.
+    """
+    out: dict[str, dict[str, Any] | None] = {}
+    for metric, higher in METRICS.items():
+        if metric not in scores:
+            continue
+        if "diverged" in scores:
+            usable = ~scores["diverged"].astype(bool)
+        else:
+            usable = pd.Series(True, index=scores.index)
+        values = scores[metric].where(usable)
+        if values.notna().sum() == 0:
+            out[metric] = None
+            continue
+        index = values.idxmax() if higher else values.idxmin()
+        out[metric] = _row_dict(scores.loc[index])
+    return out
+
+
+def _row_dict(row: pd.Series) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        result[str(key)] = value
+    return result
+
+
+def run_stage(
+    bold_shards: Sequence[str | os.PathLike],
+    empirical: str | os.PathLike,
+    settings: Mapping[str, Any] | None,
+    out_dir: str | os.PathLike,
+) -> None:
+    """Score every simulation of a study and pick the best fits.
+
+    Parameters
+    ----------
+    bold_shards
+        The study's bold shards (:func:`brainsweep.bold.run_stage` outputs), in any order.
+    empirical
+        The empirical stage output (``results/empirical/{name}.npz``).
+    settings
+        The ``fit:`` config (see :func:`brainsweep.fit.settings.validate_settings`).
+    out_dir
+        Folder for ``scores.csv`` and ``best.json`` (each with a ``.json`` sidecar).
+
+    Notes
+    -----
+    ``scores.csv`` has one row per simulation, sorted by ``sim_index``: ``sim_index``, one
+    column per swept parameter, ``diverged``, the metrics of :func:`brainsweep.fit.score`
+    against the group FC (``fcd_ks`` only when both sides carry FCD values) and
+    ``fc_corr_<subject>`` per empirical subject. Diverged simulations score NaN.
+    ``best.json`` holds the chosen ``metric``, the best row per metric (``best``), the best
+    row by the chosen metric (``best_fit``) and, at that row, the mean, sample standard
+    deviation (``ddof=1``) and count of the per-subject ``fc_corr``.
+
+    Raises
+    ------
+    InputError
+        Bad settings, unreadable or inconsistent shards (parameter names, region count,
+        repeated ``sim_index``, different post-processing), an FCD metric without FCDs.
+    """
+    started = time.perf_counter()
+    options = validate_settings(settings)
+    if not bold_shards:
+        raise InputError("no bold shards given", field="bold_shards")
+    emp_path = os.fspath(empirical)
+    emp = read_empirical(empirical)
+    emp_group = emp["fc_group"].astype(np.float64)
+    emp_post = _postprocess_of(emp)
+    subject_ids = [str(item) for item in emp["subject_ids"]]
+    subject_upper = upper_triangle(emp["fc_subjects"].astype(np.float64))
+    emp_fcd = emp.get("fcd_values")
+    has_emp_fcd = emp_fcd is not None and emp_fcd.size > 0
+
+    frames: list[pd.DataFrame] = []
+    names: list[str] | None = None
+    sim_has_fcd: set[bool] = set()
+    for shard in bold_shards:
+        where = os.fspath(shard)
+        data = read_bold_shard(shard)
+        shard_names = [str(item) for item in data["param_names"]]
+        if names is None:
+            names = shard_names
+            clash = sorted(set(names) & {"sim_index", "diverged", *METRICS})
+            clash += [name for name in names if name.startswith("fc_corr_")]
+            if clash:
+                raise InputError(
+                    f"parameter name(s) {clash} clash with score columns",
+                    source=where,
+                    field="param_names",
+                )
+        elif shard_names != names:
+            raise InputError(
+                f"parameters {shard_names} differ from the first shard's {names}",
+                source=where,
+                field="param_names",
+            )
+        if data["fc"].shape[1:] != emp_group.shape:
+            raise InputError(
+                f"FC of {data['fc'].shape[1]} regions, the empirical FC has "
+                f"{emp_group.shape[0]} ({emp_path})",
+                source=where,
+                field="fc",
+            )
+        _check_same_postprocess(where, _postprocess_of(data), emp_post, emp_path)
+        sim_has_fcd.add("fcd_values" in data)
+
+        diverged = data["diverged"].astype(bool)
+        matrices = data["fc"].astype(np.float64)
+        matrices[diverged] = np.nan  # never trust values a diverged simulation carries
+        use_fcd = "fcd_values" in data and has_emp_fcd
+        metrics = score(
+            matrices,
+            emp_group,
+            empirical_fcd=emp_fcd if use_fcd else None,
+            sim_fcd=data["fcd_values"] if use_fcd else None,
+            weights=options["weights"],
+        )
+        frame = pd.DataFrame({"sim_index": data["sim_index"]})
+        for column, name in enumerate(names):
+            frame[name] = data["param_values"][:, column]
+        frame["diverged"] = diverged
+        frame = pd.concat([frame, metrics], axis=1)
+        sim_upper = upper_triangle(matrices)
+        per_subject = {
+            f"fc_corr_{ident}": fc_correlation(sim_upper, subject_upper[s])
+            for s, ident in enumerate(subject_ids)
+        }
+        frames.append(pd.concat([frame, pd.DataFrame(per_subject)], axis=1))
+
+    if len(sim_has_fcd) > 1:
+        raise InputError("some bold shards carry FCD values and others do not", field="bold.fcd")
+    scores = pd.concat(frames, ignore_index=True)
+    repeated = scores["sim_index"][scores["sim_index"].duplicated()].unique()
+    if repeated.size:
+        raise InputError(
+            f"sim_index {repeated[:5].tolist()} appear in more than one row", field="sim_index"
+        )
+    metric = options["metric"]
+    if metric == "fcd_ks" and "fcd_ks" not in scores:
+        raise InputError(
+            "fcd_ks needs FCD values in the bold shards (bold.fcd) and the "
+            "empirical data (empirical.postprocess.fcd)",
+            field="fit.metric",
+        )
+    scores = scores.sort_values("sim_index", kind="stable").reset_index(drop=True)
+    metric_columns = [name for name in METRICS if name in scores]
+    subject_columns = [f"fc_corr_{ident}" for ident in subject_ids]
+    scores.loc[scores["diverged"], metric_columns + subject_columns] = np.nan
+
+    best = best_rows(scores)
+    chosen = best.get(metric)
+    summary: dict[str, Any] = {"mean": None, "std": None, "n": 0}
+    if chosen is not None:
+        values = np.array([chosen[column] for column in subject_columns], dtype=float)
+        values = values[np.isfinite(values)]
+        summary = {
+            "mean": float(values.mean()) if values.size else None,
+            "std": float(values.std(ddof=1)) if values.size > 1 else None,
+            "n": int(values.size),
+        }
+    report = {
+        "metric": metric,
+        "higher_is_better": {name: METRICS[name] for name in metric_columns},
+        "weights": options["weights"],
+        "n_simulations": int(len(scores)),
+        "n_diverged": int(scores["diverged"].sum()),
+        "n_scored": int(scores[metric].notna().sum()),
+        "parameters": names,
+        "best_fit": chosen,
+        "best": best,
+        "per_subject_fc_corr": summary,
+        "subject_ids": subject_ids,
+    }
+
+    out = Path(out_dir)
+    inputs = {f"bold:{i}": shard for i, shard in enumerate(bold_shards)}
+    inputs["empirical"] = emp_path
+    record = provenance(
+        inputs=inputs, config=options, stage="fit", seconds=round(time.perf_counter() - started, 3)
+    )
+    scores_path = out / "scores.csv"
+    with atomic_path(scores_path) as tmp:
+        scores.to_csv(tmp, index=False, float_format="%.9g")
+    write_sidecar(scores_path, record)
+    best_path = out / "best.json"
+    write_json(best_path, report)
+    write_sidecar(best_path, record)

@@ -1,0 +1,227 @@
+"""Run simulations of one model on one connectome with any target: the Python API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from brainsweep.backends import ShardInputs, get_target
+from brainsweep.bold.balloon import BalloonParameters, balloon_preset
+from brainsweep.codegen import KernelSpec, generate, kernel_spec
+from brainsweep.errors import InputError
+
+__all__ = ["SimulationResult", "parameter_table", "run", "steps_per"]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Outputs indexed [simulation, time, (var,) node]; non-finite simulations flagged."""
+
+    raw: np.ndarray
+    tavg: np.ndarray
+    bold: np.ndarray
+    diverged: np.ndarray
+    parameter_names: tuple[str, ...]
+    parameters: np.ndarray  # (S, P): every kernel column, swept or default
+    sim_index: np.ndarray
+    dt: float
+    raw_period: int
+    tavg_period: int
+    bold_period_s: float
+    target: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def steps_per(period: float, dt: float, *, what: str) -> int:
+    """How many steps of ``dt`` make ``period``; it must be a whole number of them."""
+    steps = period / dt
+    whole = round(steps)
+    if whole < 1 or abs(steps - whole) > 1e-6 * max(1.0, steps):
+        raise InputError(f"{what} ({period}) must be a positive whole multiple of dt ({dt})",
+                         field=what)
+    return int(whole)
+
+
+def parameter_table(spec: KernelSpec, params: Mapping[str, float | Sequence[float]]
+                    ) -> np.ndarray:
+    """The kernel's (S, P) parameter table: swept values where given, defaults elsewhere.
+
+    Names are model parameters, ``coupling.<name>``, ``global_coupling`` (the coupling's
+    global parameter) and ``speed`` (m/s). Every swept list must have the same length.
+    """
+    columns = spec.parameter_names
+    defaults = {**spec.model.defaults,
+                **{f"coupling.{k}": v for k, v in spec.coupling.defaults.items()},
+                "speed": 3.0}
+    resolved: dict[str, np.ndarray] = {}
+    for name, values in params.items():
+        column = f"coupling.{spec.coupling.global_parameter}" if name == "global_coupling" \
+            else name
+        if column not in columns:
+            raise InputError(
+                f"unknown parameter {name!r}; known: {[*columns, 'global_coupling']}",
+                field=f"params.{name}")
+        array = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        if array.ndim != 1 or not np.all(np.isfinite(array)):
+            raise InputError(f"values must be finite numbers, got {values!r}",
+                             field=f"params.{name}")
+        resolved[column] = array
+    sizes = {len(v) for v in resolved.values() if len(v) != 1}
+    if len(sizes) > 1:
+        raise InputError(f"swept parameters have different lengths: "
+                         f"{ {k: len(v) for k, v in resolved.items()} }", field="params")
+    n_sims = sizes.pop() if sizes else 1
+    table = np.empty((n_sims, len(columns)))
+    for p, column in enumerate(columns):
+        table[:, p] = resolved.get(column, defaults[column])
+    if np.any(table[:, -1] <= 0):
+        raise InputError("conduction speed must be positive (m/s)", field="params.speed")
+    return table
+
+
+def run(
+    conn,
+    model,
+    *,
+    target: str = "numba",
+    dt: float = 0.1,
+    n_steps: int,
+    params: Mapping[str, float | Sequence[float]] | None = None,
+    integrator: str = "heun",
+    coupling="linear",
+    stochastic: bool | None = None,
+    noise: Mapping[str, float] | None = None,
+    seed: int = 0,
+    sim_index: Sequence[int] | None = None,
+    monitors: Sequence[str] = ("tavg", "bold"),
+    raw_period: int = 1,
+    tavg_period: int = 10,
+    bold_period_s: float = 0.72,
+    bold_dt_s: float = 1e-3,
+    bold_preset: str | BalloonParameters = "friston2003",
+    initial_state: np.ndarray | None = None,
+    dtype: str = "float64",
+    device: str | None = None,
+) -> SimulationResult:
+    """Simulate the network for every parameter row with the chosen target.
+
+    Parameters
+    ----------
+    conn
+        Anything with ``weights`` and ``lengths`` (N, N) arrays (lengths in mm), e.g. a
+        :class:`brainsweep.connectome.Connectome`.
+    model
+        A model name, path or :class:`~brainsweep.dsl.Model`.
+    dt
+        Integration step in the model's time unit (ms for the shipped models).
+    params
+        Parameter name → value or list of values (one per simulation).
+    noise
+        State variable → additive noise intensity D; default: the model file's values.
+        ``stochastic=None`` means stochastic when any D > 0.
+    sim_index
+        Global simulation indices (key the noise); default ``0..S-1``.
+    monitors
+        Any of ``"raw"``, ``"tavg"``, ``"bold"``.
+    initial_state
+        ``(V, N)`` or ``(S, V, N)``; held as constant history before t = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> conn = SimpleNamespace(weights=np.ones((2, 2)) - np.eye(2), lengths=np.full((2, 2), 10.))
+    >>> out = run(conn, "montbrio", n_steps=100, monitors=("raw",), stochastic=False)
+    >>> out.raw.shape
+    (1, 100, 2, 2)
+    """
+    started = time.perf_counter()
+    weights = _matrix(conn, "weights")
+    lengths = _matrix(conn, "lengths")
+    if weights.shape != lengths.shape:
+        raise InputError(f"weights {weights.shape} and lengths {lengths.shape} differ in shape",
+                         field="lengths")
+    if np.any(lengths < 0):
+        raise InputError("tract lengths must be non-negative", field="lengths")
+    n_nodes = weights.shape[0]
+
+    base = kernel_spec(model, coupling=coupling, integrator=integrator, stochastic=False,
+                       dtype=dtype)
+    model_obj = base.model.with_noise(**noise) if noise else base.model
+    noise_d = np.array([s.noise for s in model_obj.states], dtype=np.float64)
+    if np.any(noise_d < 0):
+        raise InputError("noise intensities must be non-negative", field="noise")
+    if stochastic is None:
+        stochastic = bool(np.any(noise_d > 0))
+    spec = kernel_spec(model_obj, coupling=base.coupling, integrator=integrator,
+                       stochastic=stochastic, dtype=dtype)
+    table = parameter_table(spec, params or {})
+    n_sims = table.shape[0]
+    indices = np.arange(n_sims, dtype=np.int64) if sim_index is None else np.asarray(
+        sim_index, dtype=np.int64)
+    if indices.shape != (n_sims,):
+        raise InputError(f"sim_index needs {n_sims} entries, got {indices.shape}",
+                         field="sim_index")
+
+    n_states = len(spec.model.states)
+    if initial_state is None:
+        initial = np.broadcast_to(
+            np.array([s.initial for s in spec.model.states])[:, None], (n_states, n_nodes))
+    else:
+        initial = np.asarray(initial_state, dtype=np.float64)
+    if initial.ndim == 2:
+        initial = np.broadcast_to(initial, (n_sims, *initial.shape))
+    if initial.shape != (n_sims, n_states, n_nodes):
+        raise InputError(f"initial_state must be (V, N) = {(n_states, n_nodes)} or (S, V, N), "
+                         f"got {initial.shape}", field="initial_state")
+
+    unknown = set(monitors) - {"raw", "tavg", "bold"}
+    if unknown:
+        raise InputError(f"unknown monitors {sorted(unknown)}; known: raw, tavg, bold",
+                         field="monitors")
+    balloon = balloon_preset(bold_preset) if isinstance(bold_preset, str) else bold_preset
+    dt_s = dt * spec.model.time_unit_s
+    bold_period = steps_per(bold_period_s, dt_s, what="bold period") if "bold" in monitors else 0
+    bold_substeps = steps_per(bold_dt_s, dt_s, what="bold dt") if "bold" in monitors else 1
+    if bold_period and bold_period % bold_substeps:
+        raise InputError(f"the BOLD period ({bold_period_s} s) must be a whole multiple of the "
+                         f"balloon step ({bold_dt_s} s)", field="bold_dt_s")
+
+    inputs = ShardInputs(
+        params=table, sim_index=indices, weights=weights, lengths=lengths,
+        initial=np.ascontiguousarray(initial), noise=noise_d, dt=float(dt),
+        n_steps=int(n_steps), seed=int(seed),
+        raw_period=int(raw_period) if "raw" in monitors else 0,
+        tavg_period=int(tavg_period) if "tavg" in monitors else 0,
+        bold_period=bold_period, bold_substeps=bold_substeps,
+        balloon=balloon.as_array(), dt_bold_s=bold_substeps * dt_s,
+    )
+    impl = get_target(target)
+    source = generate(spec, target=target)
+    generated = time.perf_counter()
+    outputs = impl.run(source, spec, inputs, device=device)
+    timings = {"generate_s": generated - started, **outputs.timings,
+               "total_s": time.perf_counter() - started}
+    return SimulationResult(
+        raw=outputs.raw, tavg=outputs.tavg, bold=outputs.bold, diverged=outputs.diverged,
+        parameter_names=spec.parameter_names, parameters=table, sim_index=indices, dt=float(dt),
+        raw_period=inputs.raw_period, tavg_period=inputs.tavg_period,
+        bold_period_s=float(bold_period_s), target=impl.name, timings=timings,
+    )
+
+
+def _matrix(conn, name: str) -> np.ndarray:
+    value = getattr(conn, name, None)
+    if value is None and isinstance(conn, Mapping):
+        value = conn.get(name)
+    if value is None:
+        raise InputError(f"the connectome has no {name}", field=name)
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise InputError(f"{name} must be a square (N, N) matrix, got {array.shape}", field=name)
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{name} holds NaN or inf", field=name)
+    return array
