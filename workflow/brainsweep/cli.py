@@ -32,7 +32,9 @@ def _settings(text: str) -> dict:
 def _cmd_connectome(args) -> None:
     from brainsweep import connectome
 
-    path = connectome.run_stage(args.settings, args.out)
+    # `name` only names the output file (the rule's wildcard); the stage needs the rest
+    settings = {k: v for k, v in args.settings.items() if k != "name"}
+    path = connectome.run_stage(settings, args.out)
     if args.figure:
         connectome.plot(connectome.Connectome.from_npz(path), args.figure)
 
@@ -87,10 +89,20 @@ def _cmd_kernels(args) -> None:
     from brainsweep.io import atomic_path
 
     target = get_target(args.target)
-    source = generate(args.model, target=args.target, dtype=args.dtype, coupling=args.coupling,
-                      integrator=args.integrator, stochastic=not args.deterministic)
+    if args.settings:
+        from brainsweep.simulate.stage import study_kernel_spec
+
+        spec = study_kernel_spec(args.settings)
+        source = generate(spec, target=args.target)
+        stem = Path(str(args.settings["model"]["name"])).stem
+    elif args.model:
+        source = generate(args.model, target=args.target, dtype=args.dtype,
+                          coupling=args.coupling, integrator=args.integrator,
+                          stochastic=not args.deterministic)
+        stem = Path(str(args.model)).stem
+    else:
+        raise BrainsweepError("give --model or --settings")
     out = Path(args.out)
-    stem = Path(str(args.model)).stem
     path = out / f"{stem}{target.file_suffix}" if out.suffix == "" else out
     with atomic_path(path) as tmp:
         tmp.write_text(source)
@@ -160,8 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list shipped models, their parameters and couplings")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("kernels", help="write a model's generated kernel source")
-    p.add_argument("--model", required=True, help="shipped name, .yaml or RateML .xml")
+    p = stage("kernels", "write a model's generated kernel source (from --settings with the "
+                         "study's model, coupling and integration sections, or from options)")
+    p.add_argument("--model", help="shipped name, .yaml or RateML .xml")
     p.add_argument("--target", default="numba", help="numba, cuda or opencl")
     p.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     p.add_argument("--coupling", default="linear")

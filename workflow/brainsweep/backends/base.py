@@ -87,6 +87,8 @@ class Target(ABC):
 _REGISTRY: dict[str, type[Target]] = {}
 _BUILTIN = {
     "numba": "brainsweep.backends.numba_target:NumbaTarget",
+    "cuda": "brainsweep.backends.cuda_target:CudaTarget",
+    "opencl": "brainsweep.backends.opencl_target:OpenCLTarget",
 }
 
 

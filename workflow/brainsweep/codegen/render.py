@@ -123,6 +123,8 @@ class PythonRenderer(ExpressionRenderer):
     def call(self, func: str, args: list[str]) -> str:
         if func == "heaviside":  # TVB's convention: 1 where x > 0, else 0
             return f"({self.number(1.0)} if {args[0]} > 0 else {self.number(0.0)})"
+        if func == "pow":  # ** keeps float32 in Numba; math.pow would promote to float64
+            return self.power(*args)
         if func in ("floor", "ceil"):  # math.floor returns an int in Python
             return f"real({self.functions[func]}({args[0]}))"
         return super().call(func, args)

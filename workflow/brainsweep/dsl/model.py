@@ -150,6 +150,18 @@ class Model:
             observables={k: ir.substitute(e, zero) for k, e in self.observables.items()},
         )
 
+    def with_initial(self, **values: float) -> Model:
+        """A copy with other initial values (also the constant history before t = 0)."""
+        unknown = set(values) - set(self.state_names)
+        if unknown:
+            raise InputError(
+                f"model {self.name} has no state variable(s) {sorted(unknown)}; "
+                f"known: {list(self.state_names)}", source=self.source or None,
+                field="initial")
+        states = tuple(replace(s, initial=float(values.get(s.name, s.initial)))
+                       for s in self.states)
+        return replace(self, states=states)
+
     def with_noise(self, **values: float) -> Model:
         """A copy with other noise intensities per state variable."""
         unknown = set(values) - set(self.state_names)

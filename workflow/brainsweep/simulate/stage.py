@@ -20,7 +20,8 @@ from brainsweep.io import load_npz, provenance, save_npz
 from brainsweep.simulate.grid import build_grid, n_shards, shard_rows
 from brainsweep.simulate.run import run
 
-__all__ = ["SECTIONS", "shard_count", "run_stage", "simulation_steps"]
+__all__ = ["SECTIONS", "run_stage", "shard_count", "simulation_steps", "study_coupling",
+           "study_kernel_spec", "study_model"]
 
 # The config sections this stage reads (the rule passes exactly these).
 SECTIONS = ("model", "coupling", "integration", "simulation", "monitors", "sweep", "shards")
@@ -44,7 +45,9 @@ def simulation_steps(settings: Mapping[str, Any], time_unit_s: float) -> int:
     return int(steps)
 
 
-def _model_and_options(settings: Mapping[str, Any]):
+def study_model(settings: Mapping[str, Any]):
+    """The study's model: the named model with its ``parameters``, ``noise``, ``initial``
+    and ``coupling_terms`` settings applied."""
     from brainsweep.dsl import load_model
 
     spec = settings["model"]
@@ -53,24 +56,43 @@ def _model_and_options(settings: Mapping[str, Any]):
         model = model.with_defaults(**spec["parameters"])
     if spec.get("noise"):
         model = model.with_noise(**spec["noise"])
+    if spec.get("initial"):
+        model = model.with_initial(**spec["initial"])
     if spec.get("coupling_terms"):
         model = model.with_coupling_terms(list(spec["coupling_terms"]))
     return model
 
 
+def study_coupling(settings: Mapping[str, Any]):
+    """The study's coupling function with its ``parameters`` applied."""
+    from brainsweep.dsl import load_coupling
+
+    coupling_cfg = settings.get("coupling") or {"name": "linear"}
+    coupling = load_coupling(coupling_cfg.get("name", "linear"))
+    if coupling_cfg.get("parameters"):
+        coupling = coupling.with_defaults(**coupling_cfg["parameters"])
+    return coupling
+
+
+def study_kernel_spec(settings: Mapping[str, Any]):
+    """The :class:`~brainsweep.codegen.KernelSpec` a study's shards run."""
+    from brainsweep.codegen import kernel_spec
+
+    integration = settings.get("integration") or {}
+    return kernel_spec(study_model(settings), coupling=study_coupling(settings),
+                       integrator=integration.get("method", "heun"),
+                       stochastic=bool(integration.get("stochastic", True)),
+                       dtype=integration.get("dtype", "float64"))
+
+
 def run_stage(settings: Mapping[str, Any], connectome: str | os.PathLike, shard: int,
               out: str | os.PathLike) -> Path:
     """Simulate shard ``shard`` of the study and write it atomically with its sidecar."""
-    from brainsweep.dsl import load_coupling
-
     missing = [key for key in SECTIONS if key not in settings]
     if missing:
         raise InputError(f"missing config section(s) {missing}", field=missing[0])
-    model = _model_and_options(settings)
-    coupling_cfg = settings["coupling"]
-    coupling = load_coupling(coupling_cfg["name"])
-    if coupling_cfg.get("parameters"):
-        coupling = coupling.with_defaults(**coupling_cfg["parameters"])
+    model = study_model(settings)
+    coupling = study_coupling(settings)
     integration = settings["integration"]
     sim = settings["simulation"]
     bold_cfg = settings["monitors"]["bold"]

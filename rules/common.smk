@@ -1,0 +1,66 @@
+# Shared helpers of the rule files: stage settings as JSON, code hashes, shard ids, outputs.
+import hashlib
+import json
+from pathlib import Path
+
+from brainsweep.simulate.stage import SECTIONS as SIMULATE_SECTIONS
+from brainsweep.simulate.stage import shard_count
+
+PACKAGE = Path(workflow.basedir) / "workflow" / "brainsweep"
+STUDY = config["study"]
+CONNECTOME = config["connectome"]["name"]
+EMPIRICAL = config["empirical"]["name"]
+MODEL = Path(str(config["model"]["name"])).stem
+TARGET = config["simulation"]["target"]
+SHARDS = list(range(shard_count(config)))
+
+
+def code_hash(*parts):
+    """sha256 of the package files a stage runs (modules or folders): editing them reruns it."""
+    digest = hashlib.sha256()
+    for part in parts:
+        path = PACKAGE / part
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def settings_json(*sections, **extra):
+    """The named config sections as one JSON object (one section: that section alone)."""
+    if len(sections) == 1 and not extra:
+        return json.dumps(config.get(sections[0]) or {}, sort_keys=True)
+    merged = {name: config.get(name) for name in sections}
+    merged.update(extra)
+    return json.dumps(merged, sort_keys=True)
+
+
+def empirical_settings_json():
+    """The empirical section with the bold post-processing merged in (same filters, no
+    transient: recorded BOLD has none)."""
+    post = dict(config.get("bold") or {})
+    post["transient_s"] = 0.0
+    return json.dumps({**config["empirical"], "postprocess": post}, sort_keys=True)
+
+
+def figure_outputs():
+    options = config.get("figures") or {}
+    metric = options.get("metric", "fc_corr")
+    ext = options.get("format", "png")
+    pairs = options.get("pairs") or []
+    names = [f"heatmap_{metric}_{x}_{y}.{ext}" for x, y in pairs]
+    names.append(f"fc_comparison.{ext}")
+    return [f"results/figures/{STUDY}/{name}" for name in names]
+
+
+def get_bold_shards(wildcards=None):
+    return expand("results/bold/{study}/shard-{shard}.npz", study=STUDY, shard=SHARDS)
+
+
+def get_final_outputs():
+    return [
+        f"results/connectome/{CONNECTOME}.png",
+        f"results/fit/{STUDY}/scores.csv",
+        f"results/fit/{STUDY}/best.json",
+        *figure_outputs(),
+    ]

@@ -1,0 +1,25 @@
+rule plot_figures:
+    input:
+        scores=f"results/fit/{STUDY}/scores.csv",
+        empirical=f"results/empirical/{EMPIRICAL}.npz",
+        shards=get_bold_shards,
+    output:
+        report(
+            figure_outputs(),
+            caption="../docs/report/figures.rst",
+            category="Figures",
+        ),
+    params:
+        settings=settings_json("figures"),
+        code=code_hash("figures", "io.py"),
+    log:
+        f"logs/plot_figures/{STUDY}.log",
+    benchmark:
+        f"benchmarks/plot_figures/{STUDY}.tsv"
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    shell:
+        "brainsweep figures --settings {params.settings:q} --scores {input.scores}"
+        f" --empirical {{input.empirical}} --out-dir results/figures/{STUDY}"
+        " {input.shards} > {log} 2>&1"

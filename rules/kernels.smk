@@ -1,0 +1,16 @@
+rule generate_kernel:
+    output:
+        "results/kernels/{model}/{target}.{suffix}",
+    params:
+        settings=settings_json("model", "coupling", "integration"),
+        code=code_hash("dsl", "codegen", "backends"),
+    log:
+        "logs/generate_kernel/{model}-{target}-{suffix}.log",
+    benchmark:
+        "benchmarks/generate_kernel/{model}-{target}-{suffix}.tsv"
+    resources:
+        runtime=5,
+        mem_mb=1000,
+    shell:
+        "brainsweep kernels --settings {params.settings:q} --target {wildcards.target}"
+        " --out {output} > {log} 2>&1"

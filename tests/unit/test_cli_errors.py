@@ -1,0 +1,61 @@
+"""Bad input at the command line: a clear error naming the file, exit 2, no output left."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def brainsweep(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "brainsweep.cli", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def matrix_settings(tmp_path, weights: np.ndarray, lengths: np.ndarray) -> str:
+    np.save(tmp_path / "weights.npy", weights)
+    np.save(tmp_path / "lengths.npy", lengths)
+    return json.dumps({"source": {"weights": str(tmp_path / "weights.npy"),
+                                  "lengths": str(tmp_path / "lengths.npy")},
+                       "format": "matrix", "normalise": "max"})
+
+
+@pytest.mark.parametrize("problem", ["nan", "non-square"])
+def test_bad_connectome_matrix(tmp_path, problem):
+    generator = np.random.default_rng(1)
+    weights = generator.random((6, 6))
+    lengths = generator.random((6, 6)) * 100
+    if problem == "nan":
+        weights[2, 3] = np.nan
+    else:
+        weights = weights[:, :5]
+    out = tmp_path / "out" / "conn.npz"
+    result = brainsweep("connectome", "--settings", matrix_settings(tmp_path, weights, lengths),
+                        "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+    assert "weights.npy" in result.stderr
+    assert ("NaN" in result.stderr) if problem == "nan" else ("square" in result.stderr)
+    assert not out.exists()
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []  # no temp files
+
+
+def test_unknown_model_parameter_in_a_sweep(tmp_path):
+    np.savez(tmp_path / "conn.npz", weights=np.ones((3, 3)) - np.eye(3),
+             lengths=np.full((3, 3), 20.0))
+    settings = {
+        "model": {"name": "montbrio"}, "coupling": {"name": "linear"},
+        "integration": {"method": "heun", "dt": 0.1, "dtype": "float64", "stochastic": False},
+        "simulation": {"transient_s": 0.0, "duration_s": 0.01, "seed": 0, "target": "numba"},
+        "monitors": {"bold": {"tr": 0.001, "dt_s": 0.001}},
+        "sweep": {"etta": [1.0, 2.0]}, "shards": {"count": 1},
+    }
+    out = tmp_path / "shard-0.npz"
+    result = brainsweep("simulate", "--settings", json.dumps(settings), "--connectome",
+                        str(tmp_path / "conn.npz"), "--shard", "0", "--out", str(out))
+    assert result.returncode == 2
+    assert "etta" in result.stderr and "eta" in result.stderr
+    assert not out.exists()

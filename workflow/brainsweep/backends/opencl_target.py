@@ -1,0 +1,263 @@
+"""The OpenCL target: pyopencl, one work-item per simulation.
+
+Runs on PoCL on CPUs (CI) and on NVIDIA, AMD and Intel GPUs with double precision
+(``cl_khr_fp64``: delays, uniforms and the balloon are computed in double on every path). The
+kernels (``kernels/templates/opencl``) and their device layouts are those of the CUDA target,
+whose host-side helpers (:func:`~brainsweep.backends.cuda_target.layout_shard`,
+:func:`~brainsweep.backends.cuda_target.collect_outputs`) this module shares; only the
+runtime calls differ.
+
+pyopencl is imported lazily. The device comes from ``device`` or, if that is None, from
+``BRAINSWEEP_OPENCL_DEVICE``: either ``"<platform>:<device>"`` indices (as
+``PYOPENCL_CTX`` spells them) or a case-insensitive substring of ``"<platform> <device>"``
+(``"nvidia"``, ``"pthread"``); without either, the first GPU, else the first device.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
+from brainsweep.backends.cuda_target import (
+    collect_outputs,
+    launch_chunks,
+    layout_shard,
+    output_shapes,
+)
+from brainsweep.codegen.generate import source_hash
+from brainsweep.codegen.render import CRenderer
+from brainsweep.errors import InputError
+
+__all__ = ["OpenCLRenderer", "OpenCLTarget", "philox_sample", "select_device"]
+
+_GPU_WORK_GROUP = 128
+_CONTEXTS: dict[str, tuple[Any, Any]] = {}  # device key -> (context, queue)
+_PROGRAMS: dict[tuple[str, str], Any] = {}  # (device key, source hash) -> built program
+
+
+class OpenCLRenderer(CRenderer):
+    """OpenCL C: the plain math names are overloaded for float, so none takes an ``f``."""
+
+    float_suffix_functions = False
+
+
+def _pyopencl():
+    try:
+        import pyopencl
+    except ImportError as error:  # pragma: no cover - depends on the machine
+        raise InputError(f"the opencl target needs pyopencl ({error}); install "
+                         f"brainsweep[opencl] (and pocl-binary-distribution for CPUs)",
+                         field="target") from error
+    return pyopencl
+
+
+def _all_devices(cl) -> list[tuple[int, int, Any]]:
+    found = []
+    for p, platform in enumerate(cl.get_platforms()):
+        try:
+            devices = platform.get_devices()
+        except cl.Error:  # a platform with no devices raises instead of returning []
+            continue
+        found.extend((p, d, device) for d, device in enumerate(devices))
+    return found
+
+
+def select_device(device: str | None = None):
+    """The ``pyopencl.Device`` that ``device`` names (see the module docstring)."""
+    cl = _pyopencl()
+    wanted = device if device not in (None, "") else os.environ.get("BRAINSWEEP_OPENCL_DEVICE")
+    found = _all_devices(cl)
+    if not found:
+        raise InputError("no OpenCL device is visible (install a driver, or "
+                         "pocl-binary-distribution for CPUs)", field="device")
+    if wanted in (None, ""):
+        gpus = [d for _, _, d in found if d.type & cl.device_type.GPU]
+        return gpus[0] if gpus else found[0][2]
+    text = str(wanted).strip()
+    indices = text.split(":")
+    if len(indices) == 2 and all(part.isdigit() for part in indices):
+        for p, d, candidate in found:
+            if (p, d) == (int(indices[0]), int(indices[1])):
+                return candidate
+    else:
+        for _, _, candidate in found:
+            if text.lower() in f"{candidate.platform.name} {candidate.name}".lower():
+                return candidate
+    raise InputError(f"no OpenCL device matches {wanted!r}; visible: "
+                     f"{[f'{p}:{d} {x.platform.name} {x.name}' for p, d, x in found]}",
+                     field="device")
+
+
+def _device_key(device) -> str:
+    return f"{device.platform.name}|{device.name}|{device.int_ptr}"
+
+
+def _queue(cl, device):
+    key = _device_key(device)
+    if key not in _CONTEXTS:
+        context = cl.Context([device])
+        _CONTEXTS[key] = (context, cl.CommandQueue(context, device))
+    return _CONTEXTS[key]
+
+
+def _program(cl, device, context, source: str):
+    key = (_device_key(device), source_hash(source))
+    if key not in _PROGRAMS:
+        if "cl_khr_fp64" not in device.extensions:
+            raise InputError(f"OpenCL device {device.name} lacks double precision "
+                             f"(cl_khr_fp64), which every brainsweep kernel needs",
+                             field="device")
+        # No fast-math options: the kernels must round as the other targets do.
+        _PROGRAMS[key] = cl.Program(context, source).build()
+    return _PROGRAMS[key]
+
+
+def _work_sizes(cl, device, n: int) -> tuple[tuple[int], tuple[int] | None]:
+    """Global size padded to whole work groups (kernels skip the padding); GPUs get 128."""
+    if device.type & cl.device_type.GPU:
+        local = min(_GPU_WORK_GROUP, device.max_work_group_size)
+        return (math.ceil(n / local) * local,), (local,)
+    return (n,), None
+
+
+def philox_sample(source: str, *, seed: int, sim: np.ndarray, step: np.ndarray,
+                  node: np.ndarray, block: np.ndarray, dtype: str,
+                  device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run the generated ``philox_sample`` kernel of ``source`` on an OpenCL device.
+
+    Returns the (n, 4) uint32 Philox words of counters ``(step, node, block, 0)`` under keys
+    ``(seed, sim)`` and the (n, 4) normals the simulation kernel would draw from them.
+    """
+    cl = _pyopencl()
+    chosen = select_device(device)
+    context, queue = _queue(cl, chosen)
+    program = _program(cl, chosen, context, source)
+    columns = [np.ascontiguousarray(np.asarray(a) & 0xFFFFFFFF, dtype=np.uint32)
+               for a in (sim, step, node, block)]
+    n = columns[0].size
+    words = np.empty((n, 4), dtype=np.uint32)
+    normals = np.empty((n, 4), dtype=np.dtype(dtype))
+    flags = cl.mem_flags
+    inputs = [cl.Buffer(context, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=c)
+              for c in columns]
+    words_buffer = cl.Buffer(context, flags.WRITE_ONLY, words.nbytes)
+    normals_buffer = cl.Buffer(context, flags.WRITE_ONLY, normals.nbytes)
+    kernel = cl.Kernel(program, "philox_sample")
+    kernel.set_args(np.int32(n), np.uint32(int(seed) & 0xFFFFFFFF), *inputs, words_buffer,
+                    normals_buffer)
+    cl.enqueue_nd_range_kernel(queue, kernel, *_work_sizes(cl, chosen, n))
+    cl.enqueue_copy(queue, words, words_buffer)
+    cl.enqueue_copy(queue, normals, normals_buffer)
+    queue.finish()
+    return words, normals
+
+
+@register
+class OpenCLTarget(Target):
+    """OpenCL devices through pyopencl: one work-item per simulation."""
+
+    name = "opencl"
+    template_folder = "opencl"
+    renderer = OpenCLRenderer
+    file_suffix = ".cl"
+    main_template = "simulate.cl.j2"
+    coupling_sum = "{gx}"  # the sums are scalars, one node at a time
+
+    def context_extras(self, spec) -> dict[str, Any]:
+        """``fn``: the math function names for the kernel's real type."""
+        return {"fn": dict(self.renderer(dtype=spec.dtype).functions)}
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        try:
+            import pyopencl as cl
+        except ImportError as error:
+            return False, f"pyopencl is not installed ({error})"
+        try:
+            found = _all_devices(cl)
+        except Exception as error:  # an ICD loader with no platform raises its own errors
+            return False, f"OpenCL is not usable here ({error})"
+        if not found:
+            return False, "no OpenCL device is visible"
+        return True, ""
+
+    @classmethod
+    def devices(cls) -> list[str]:
+        ok, _ = cls.available()
+        if not ok:
+            return []
+        import pyopencl as cl
+
+        return [f"{p}:{d}: {x.platform.name}, {x.name}" for p, d, x in _all_devices(cl)]
+
+    def run(self, source: str, spec, inputs: ShardInputs, *, device: str | None = None,
+            progress: bool = False) -> ShardOutputs:
+        cl = _pyopencl()
+        started = time.perf_counter()
+        shard = layout_shard(spec, inputs)
+        chosen = select_device(device)
+        shard.check_fits(chosen.global_mem_size, f"OpenCL {chosen.name}")
+        context, queue = _queue(cl, chosen)
+        program = _program(cl, chosen, context, source)
+        compiled = time.perf_counter()
+        flags = cl.mem_flags
+
+        def upload(array: np.ndarray):
+            if array.nbytes == 0:  # OpenCL refuses empty buffers
+                return cl.Buffer(context, flags.READ_WRITE, 1)
+            return cl.Buffer(context, flags.READ_WRITE | flags.COPY_HOST_PTR,
+                             hostbuf=np.ascontiguousarray(array))
+
+        def empty(shape: tuple[int, ...], dtype) -> tuple[Any, np.ndarray]:
+            host = np.empty(shape, dtype=dtype)
+            return cl.Buffer(context, flags.READ_WRITE, max(host.nbytes, 1)), host
+
+        state = upload(shard.state)
+        params, weights = upload(shard.params), upload(shard.weights)
+        delays, delay_set = upload(shard.delays), upload(shard.delay_set)
+        noise, balloon = upload(shard.noise), upload(shard.balloon)
+        sim_key = upload(shard.sim_key)
+        history, _ = empty((shard.n_cvars, shard.horizon, shard.n_nodes, shard.n_sims),
+                           shard.real)
+        tavg_sum, _ = empty((shard.n_states, shard.n_nodes, shard.n_sims), shard.real)
+        drive_sum, _ = empty((shard.n_nodes, shard.n_sims), shard.real)
+        hemo, _ = empty((4, shard.n_nodes, shard.n_sims), np.float64)
+        outputs = {name: empty(shape, shard.real) for name, shape in output_shapes(shard).items()}
+        diverged, diverged_host = empty((shard.n_sims,), np.int32)
+
+        sizes = (np.int32(shard.n_sims), np.int32(shard.n_nodes), np.int32(shard.horizon))
+        work = _work_sizes(cl, chosen, shard.n_sims)
+        initialise = cl.Kernel(program, "initialise_shard")
+        initialise.set_args(*sizes, state, history, tavg_sum, drive_sum, hemo, diverged)
+        cl.enqueue_nd_range_kernel(queue, initialise, *work)
+        simulate = cl.Kernel(program, "simulate_shard")
+        for begin, end in launch_chunks(inputs.n_steps):
+            simulate.set_args(
+                *sizes, np.int32(begin), np.int32(end), params, weights, delays, delay_set,
+                np.float64(inputs.dt), noise, np.uint32(shard.seed), sim_key,
+                np.int32(inputs.raw_period), np.int32(inputs.tavg_period),
+                np.int32(inputs.bold_period), np.int32(max(inputs.bold_substeps, 1)), balloon,
+                np.float64(inputs.dt_bold_s), state, history, tavg_sum, drive_sum, hemo,
+                outputs["out_raw"][0], outputs["out_tavg"][0], outputs["out_bold"][0],
+                diverged)
+            cl.enqueue_nd_range_kernel(queue, simulate, *work)
+            if progress:
+                queue.finish()
+                print(f"opencl: {end}/{inputs.n_steps} steps", file=sys.stderr)
+        queue.finish()
+        ran = time.perf_counter()
+        for buffer, host in (*outputs.values(), (diverged, diverged_host)):
+            if host.nbytes:
+                cl.enqueue_copy(queue, host, buffer)
+        queue.finish()
+        finished = time.perf_counter()
+        return collect_outputs(
+            shard, outputs["out_raw"][1], outputs["out_tavg"][1], outputs["out_bold"][1],
+            diverged_host, {"load_s": compiled - started, "run_s": ran - compiled,
+                            "copy_s": finished - ran})
