@@ -45,8 +45,8 @@ def parse_expression(
 
     Examples
     --------
-    >>> parse_expression("x**2 - a", known={"x", "a"})
-    BinOp(op='-', left=BinOp(op='**', left=Sym(name='x'), right=Num(value=2.0)), right=Sym(name='a'))
+    >>> parse_expression("x**2", known={"x"})
+    BinOp(op='**', left=Sym(name='x'), right=Num(value=2.0))
     """
     where = f"{source}:{line}" if source and line else source
 

@@ -183,6 +183,11 @@ def run(
         raise InputError(f"unknown monitors {sorted(unknown)}; known: raw, tavg, bold",
                          field="monitors")
     balloon = balloon_preset(bold_preset) if isinstance(bold_preset, str) else bold_preset
+    if bold_dt_s > 0.01:
+        # Euler on the balloon is first order (tests/unit/test_balloon.py measures it against
+        # solve_ivp); haemodynamic time constants are ~1 s, so 10 ms is a generous ceiling
+        raise InputError(f"the balloon step ({bold_dt_s} s) must be at most 0.01 s",
+                         field="monitors.bold.dt_s")
     dt_s = dt * spec.model.time_unit_s
     bold_period = steps_per(bold_period_s, dt_s, what="bold period") if "bold" in monitors else 0
     bold_substeps = steps_per(bold_dt_s, dt_s, what="bold dt") if "bold" in monitors else 1

@@ -1,0 +1,135 @@
+"""The CUDA target without a GPU: generated sources compile, host layouts are right.
+
+The compile test needs nvcc (skipped without it; CI has none, developer machines with the CUDA
+toolkit do). The rest runs anywhere: the module imports without pycuda, the delay tables match
+the oracle's rule, and the argument type string of the pycuda prepared call matches the
+kernel's C signature, which no CPU test could otherwise catch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brainsweep import codegen, reference
+from brainsweep.backends import cuda_target
+from brainsweep.backends.base import ShardInputs
+from brainsweep.backends.cuda_target import CudaTarget, collect_outputs, delay_tables, layout_shard
+
+VARIANTS = [(dtype, integrator, stochastic)
+            for dtype in ("float32", "float64")
+            for integrator, stochastic in [("euler", True), ("euler", False), ("heun", True),
+                                           ("heun", False), ("rk4", False)]]
+
+
+def test_every_variant_compiles_with_nvcc(tmp_path: Path):
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc (the CUDA toolkit) is not on PATH; CI has none")
+
+    def compile_one(variant) -> tuple[tuple, int, str]:
+        dtype, integrator, stochastic = variant
+        source = codegen.generate("montbrio", target="cuda", dtype=dtype, integrator=integrator,
+                                  stochastic=stochastic)
+        path = tmp_path / f"montbrio-{dtype}-{integrator}-{stochastic}.cu"
+        path.write_text(source)
+        # --cubin is what pycuda's SourceModule runs: device code only, no host compiler,
+        # twice as fast as -c and the same front end, optimiser and ptxas.
+        done = subprocess.run(
+            [nvcc, "-arch=sm_90", "--cubin", "--Werror", "all-warnings", str(path), "-o",
+             str(path.with_suffix(".cubin"))], capture_output=True, text=True, check=False)
+        return variant, done.returncode, done.stderr
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # nvcc is single-threaded; CI has 2 cores
+        results = list(pool.map(compile_one, VARIANTS))
+    failures = [(variant, log) for variant, code, log in results if code != 0]
+    assert not failures, failures
+
+
+def test_float32_uses_single_precision_math():
+    single = codegen.generate("montbrio", target="cuda", dtype="float32")
+    double = codegen.generate("montbrio", target="cuda", dtype="float64")
+    for name in ("logf(", "sqrtf(", "cosf(", "sinf("):
+        assert name in single and name not in double
+    assert "typedef float real;" in single and "typedef double real;" in double
+    assert re.search(r"\b\d+\.\d+f\b", single) and not re.search(r"\b\d+\.\d+f\b", double)
+
+
+def test_prepared_call_types_match_the_kernel_signatures():
+    source = codegen.generate("montbrio", target="cuda", dtype="float32")
+    spell = {"int": "i", "uint32": "I", "double": "d"}
+    for kernel, expected in (("initialise_shard", cuda_target._INITIALISE_ARGS),
+                             ("simulate_shard", cuda_target._SIMULATE_ARGS)):
+        signature = re.search(rf"KERNEL void {kernel}\((.*?)\)\s*{{", source, re.S).group(1)
+        codes = ""
+        for parameter in signature.split(","):
+            words = parameter.replace("const", "").split()
+            codes += "P" if "*" in parameter else spell[words[-2]]
+        assert codes == expected, kernel
+
+
+def test_module_imports_and_reports_without_pycuda():
+    ok, reason = CudaTarget.available()
+    if importlib.util.find_spec("pycuda") is None:
+        assert not ok and "pycuda" in reason
+    assert isinstance(CudaTarget.devices(), list)
+    assert cuda_target.device_ordinal(None) == 0
+    assert cuda_target.device_ordinal("cuda:3") == 3
+
+
+def test_delay_tables_follow_the_oracles_rule():
+    generator = np.random.default_rng(4)
+    lengths = generator.uniform(0.0, 250.0, (12, 12))
+    speeds = np.array([3.0, 7.5, 3.0, 1.25, 7.5])
+    delays, delay_set = delay_tables(lengths, speeds, 0.1)
+    assert delays.shape == (3, 12, 12) and delays.dtype == np.int32
+    for s, speed in enumerate(speeds):
+        np.testing.assert_array_equal(delays[delay_set[s]],
+                                      reference.delay_steps(lengths, speed, 0.1))
+
+
+def test_layouts_round_trip_to_simulation_major():
+    """layout_shard puts simulations fastest; collect_outputs undoes it and masks divergence."""
+    spec = codegen.kernel_spec("montbrio", dtype="float32")
+    generator = np.random.default_rng(8)
+    n_sims, n_nodes, n_steps = 3, 5, 20
+    initial = generator.normal(size=(n_sims, 2, n_nodes))
+    inputs = ShardInputs(
+        params=np.tile(np.linspace(1.0, 2.0, len(spec.parameter_names)), (n_sims, 1)),
+        sim_index=np.array([5, 2**32 + 6, 7]), weights=generator.random((n_nodes, n_nodes)),
+        lengths=generator.uniform(1, 50, (n_nodes, n_nodes)), initial=initial,
+        noise=np.array([0.1, 0.2]), dt=0.1, n_steps=n_steps, seed=2**33 + 9, raw_period=2,
+        tavg_period=5, bold_period=10, bold_substeps=5, balloon=np.arange(9.0), dt_bold_s=1e-3)
+    shard = layout_shard(spec, inputs)
+    assert shard.state.shape == (2, n_nodes, n_sims)
+    np.testing.assert_array_equal(shard.state[1, 3], initial[:, 1, 3].astype(np.float32))
+    np.testing.assert_array_equal(shard.sim_key, [5, 6, 7])
+    assert shard.seed == 9 and (shard.frames_raw, shard.frames_tavg, shard.frames_bold) == \
+        (10, 4, 2)
+    raw = generator.random((10, 2, n_nodes, n_sims)).astype(np.float32)
+    bold = generator.random((2, n_nodes, n_sims)).astype(np.float32)
+    tavg = generator.random((4, 2, n_nodes, n_sims)).astype(np.float32)
+    out = collect_outputs(shard, raw.ravel(), tavg.ravel(), bold.ravel(),
+                          np.array([0, 1, 0], np.int32), {})
+    assert out.raw[2, 7, 1, 4] == raw[7, 1, 4, 2] and out.bold[0, 1, 3] == bold[1, 3, 0]
+    assert np.isnan(out.raw[1]).all() and np.isnan(out.tavg[1]).all()
+    np.testing.assert_array_equal(out.diverged, [False, True, False])
+
+
+def test_refuses_a_shard_larger_than_the_device():
+    spec = codegen.kernel_spec("montbrio")
+    inputs = ShardInputs(
+        params=np.ones((4, len(spec.parameter_names))), sim_index=np.arange(4),
+        weights=np.ones((3, 3)), lengths=np.full((3, 3), 100.0), initial=np.zeros((4, 2, 3)),
+        noise=np.zeros(2), dt=0.1, n_steps=10, seed=0, raw_period=1, tavg_period=0,
+        bold_period=0, bold_substeps=1, balloon=np.zeros(9), dt_bold_s=1e-3)
+    shard = layout_shard(spec, inputs)
+    assert shard.horizon == 1001  # rint(100 mm / 1 m/s / 0.1 ms) + 1
+    with pytest.raises(Exception, match="GiB"):
+        shard.check_fits(1024, "a small device")
