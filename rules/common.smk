@@ -1,4 +1,4 @@
-# Shared helpers of the rule files: stage settings as JSON, code hashes, shard ids, outputs.
+# Shared helpers of rules/*.smk - stage settings as JSON, code hashes, shard ids, outputs.
 import hashlib
 import json
 from pathlib import Path
@@ -36,11 +36,38 @@ def settings_json(*sections, **extra):
 
 
 def empirical_settings_json():
-    """The empirical section with the bold post-processing merged in (same filters, no
-    transient: recorded BOLD has none)."""
+    """The empirical section with the bold post-processing merged in: the same filters; no
+    transient for recorded BOLD, the bold transient for a simulated truth shard."""
     post = dict(config.get("bold") or {})
-    post["transient_s"] = 0.0
+    if config["empirical"].get("format") != "simulated":
+        post["transient_s"] = 0.0
     return json.dumps({**config["empirical"], "postprocess": post}, sort_keys=True)
+
+
+def truth_settings_json():
+    """The simulate settings of a recovery study's planted truth (brainsweep.recovery)."""
+    from brainsweep.recovery import truth_path, truth_settings
+
+    empirical = config["empirical"]
+    if (
+        empirical["source"] != truth_path(STUDY)
+        or empirical.get("format") != "simulated"
+    ):
+        raise ValueError(
+            f"a recovery study reads its truth as empirical data: set empirical.source to "
+            f"{truth_path(STUDY)} and empirical.format to simulated"
+        )
+    return json.dumps(truth_settings(config), sort_keys=True)
+
+
+def recovery_outputs():
+    if "recovery" not in config:
+        return []
+    ext = (config.get("figures") or {}).get("format", "png")
+    return [
+        f"results/fit/{STUDY}/recovery.json",
+        f"results/figures/{STUDY}/recovery_landscape.{ext}",
+    ]
 
 
 def figure_outputs():
@@ -63,4 +90,5 @@ def get_final_outputs():
         f"results/fit/{STUDY}/scores.csv",
         f"results/fit/{STUDY}/best.json",
         *figure_outputs(),
+        *recovery_outputs(),
     ]

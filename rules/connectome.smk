@@ -11,16 +11,18 @@ rule build_connectome:
             caption="../docs/report/connectome.rst",
             category="Connectome",
         ),
-    params:
-        settings=settings_json("connectome"),
-        code=code_hash("connectome", "io.py", "regions.py"),
     log:
         "logs/build_connectome/{name}.log",
     benchmark:
         "benchmarks/build_connectome/{name}.tsv"
+    conda:
+        "../envs/cpu.yaml"
     resources:
         runtime=10,
         mem_mb=2000,
+    params:
+        settings=settings_json("connectome"),
+        code=code_hash("connectome", "io.py", "regions.py"),
     shell:
         "brainsweep connectome --settings {params.settings:q} --out {output.npz}"
         " --figure {output.figure} > {log} 2>&1"
@@ -32,15 +34,17 @@ rule build_empirical:
     output:
         npz="results/empirical/{name}.npz",
         sidecar="results/empirical/{name}.npz.json",
-    params:
-        settings=empirical_settings_json(),
-        code=code_hash("empirical.py", "bold", "io.py", "regions.py"),
     log:
         "logs/build_empirical/{name}.log",
     benchmark:
         "benchmarks/build_empirical/{name}.tsv"
+    conda:
+        "../envs/cpu.yaml"
     resources:
         runtime=10,
         mem_mb=2000,
+    params:
+        settings=empirical_settings_json(),
+        code=code_hash("empirical.py", "bold", "io.py", "regions.py"),
     shell:
         "brainsweep empirical --settings {params.settings:q} --out {output.npz} > {log} 2>&1"

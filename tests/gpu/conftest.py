@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import scipy.io
+
 from brainsweep.regions import select_regions
 
 HCP = Path(__file__).resolve().parents[2] / "resources" / "hcp-aal2" / "subjects" / "101309"

@@ -8,6 +8,7 @@ normals within 3 ulp of the exact value of the same rounded uniforms (99 % withi
 from __future__ import annotations
 
 import numpy as np
+
 from brainsweep import codegen, rng, simulate
 
 EPS32 = float(np.finfo(np.float32).eps)

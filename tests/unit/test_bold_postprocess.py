@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from brainsweep import bold
 from brainsweep.errors import InputError
 from brainsweep.io import load_npz

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from brainsweep import connectome
 from brainsweep.connectome import Connectome
 from brainsweep.errors import InputError

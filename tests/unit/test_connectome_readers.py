@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.io import loadmat, savemat
+
 from brainsweep import connectome
 from brainsweep.errors import InputError
-from scipy.io import loadmat, savemat
 
 ROOT = Path(__file__).resolve().parents[2]
 TVB = ROOT / "resources" / "tvb-connectivity"

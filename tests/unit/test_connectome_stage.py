@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.io import loadmat
+
 from brainsweep import connectome
 from brainsweep.connectome import Connectome
 from brainsweep.errors import InputError
-from scipy.io import loadmat
 
 ROOT = Path(__file__).resolve().parents[2]
 TVB68 = ROOT / "resources" / "tvb-connectivity" / "connectivity_68.zip"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 import pytest
+from nibabel.streamlines import Field, TckFile, Tractogram, TrkFile
+
 from brainsweep import connectome
 from brainsweep.errors import InputError
-from nibabel.streamlines import Field, TckFile, Tractogram, TrkFile
 
 AFFINE = np.array([[-2.0, 0, 0, 9], [0, 2.0, 0, -10], [0, 0, 2.0, -10], [0, 0, 0, 1]])
 SHAPE = (10, 10, 10)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from brainsweep import codegen, reference
 from brainsweep.backends import cuda_target
 from brainsweep.backends.base import ShardInputs

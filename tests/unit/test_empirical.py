@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
+
 from brainsweep import bold, empirical
 from brainsweep.errors import InputError
 from brainsweep.io import load_npz

@@ -6,6 +6,7 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+
 from brainsweep import bold, empirical, figures, fit
 from brainsweep.errors import InputError
 

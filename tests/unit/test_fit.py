@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+
 from brainsweep import fit
 from brainsweep.errors import InputError
 from brainsweep.io import save_npz
-from scipy import stats
 
 
 def _matrix(upper):

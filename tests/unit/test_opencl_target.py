@@ -33,6 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import scipy.io
+
 from brainsweep import codegen, reference, rng, simulate
 from brainsweep.backends.opencl_target import OpenCLTarget, philox_sample
 from brainsweep.regions import select_regions

@@ -120,6 +120,16 @@ def _cmd_info(args) -> None:
         if ok:
             for device in target.devices():
                 print(f"  {device}")
+    from brainsweep.info import hardware_lines
+
+    for line in hardware_lines():  # what the targets cannot see themselves
+        print(line)
+
+
+def _cmd_bench(args) -> None:
+    from brainsweep.bench import main_from_args
+
+    main_from_args(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="targets and the devices each can see")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("bench", help="time the sweep engine's fixed benchmark problem "
+                                     "(Kuramoto, TVB 68 regions) and print a table")
+    from brainsweep.bench import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

@@ -12,7 +12,13 @@ Inputs read by :func:`load_timeseries`:
 * a folder of per-subject ``.mat``/``.npy``/``.csv``/``.tsv`` files (subject id = file stem);
 * one ``.mat``/``.npy``/``.csv``/``.tsv`` file (one subject);
 * a 4D NIfTI plus a 3D parcellation NIfTI of integer labels (0 = background): the region
-  series are the means over each label's voxels, regions in ascending label order.
+  series are the means over each label's voxels, regions in ascending label order;
+* a simulate-stage shard (``format: simulated``, any ``.npz``): each simulation's BOLD is one
+  "subject" (id ``sim-<sim_index>``), TR from the shard. This is how a parameter-recovery study
+  (:mod:`brainsweep.recovery`) treats a planted ground truth as empirical data. The shard's
+  BOLD still holds the simulated transient, so the ``postprocess.transient_s`` given is applied
+  here (the workflow passes the ``bold:`` transient for this format, 0 for recorded data);
+  regions default to all of them (``regions.preset: null``).
 
 Layout of matrix files: ``layout='time-node'`` or ``'node-time'`` is taken as given; with
 ``'auto'`` the longer axis is time (a scan has more samples than a parcellation has regions;
@@ -47,10 +53,11 @@ __all__ = [
     "group_fc",
     "load_timeseries",
     "run_stage",
+    "simulated_truth",
     "validate_settings",
 ]
 
-FORMATS = ("auto", "hcp", "mat", "npy", "csv", "tsv", "nifti")
+FORMATS = ("auto", "hcp", "mat", "npy", "csv", "tsv", "nifti", "simulated")
 LAYOUTS = ("auto", "time-node", "node-time")
 #: ``mean``: element-wise mean of the subjects' correlations. ``fisher-z``: mean of
 #: ``arctanh(r)``, mapped back with ``tanh`` (less biased towards zero for strong correlations).
@@ -117,6 +124,8 @@ def _detect_format(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".nii", ".nii.gz")):
         return "nifti"
+    if path.suffix.lower() == ".npz":
+        return "simulated"
     if path.suffix.lower() in _MATRIX_SUFFIXES:
         return _MATRIX_SUFFIXES[path.suffix.lower()]
     raise InputError(
@@ -443,6 +452,15 @@ def load_timeseries(
                 # several runs of one subject are kept apart: FC is computed per run
                 ids.append(subject if len(runs) == 1 else f"{subject}/{_stem(run)}")
                 files.append(run)
+    elif kind == "simulated":
+        if subjects != "all":
+            raise InputError(
+                "a simulated source keeps every simulation; subject selection is not supported",
+                source=where,
+                field="subjects",
+            )
+        data, ids, tr = _read_simulated(path)
+        files = [path] * len(data)
     elif kind in ("mat", "npy", "csv", "tsv"):
         if subjects != "all":
             raise InputError(
@@ -465,6 +483,39 @@ def load_timeseries(
         labels=None if labels is None else tuple(labels),
         layout=how,
     )
+
+
+def _read_simulated(path: Path) -> tuple[list[np.ndarray], list[str], float]:
+    from brainsweep.bold.shards import read_sim_shard
+
+    source = os.fspath(path)
+    if not path.is_file():
+        raise InputError("a simulated source is a simulate-stage shard file", source=source)
+    shard = read_sim_shard(path)
+    diverged = np.flatnonzero(shard["diverged"])
+    if diverged.size:
+        raise InputError(
+            f"simulation(s) {shard['sim_index'][diverged].tolist()} diverged: a diverged "
+            "simulation cannot serve as empirical data",
+            source=source,
+            field="diverged",
+        )
+    data = []
+    for i, series in enumerate(shard["bold"]):
+        series = series.astype(np.float64)
+        _check_finite(series, source, f"bold[{i}]")
+        data.append(series)
+    ids = [f"sim-{int(index)}" for index in shard["sim_index"]]
+    return data, ids, shard["bold_period_s"]
+
+
+def simulated_truth(path: str | os.PathLike) -> dict[str, list[float]]:
+    """The parameter rows of a simulate-stage shard: name -> one value per simulation."""
+    from brainsweep.bold.shards import read_sim_shard
+
+    shard = read_sim_shard(path)
+    names = [str(name) for name in shard["param_names"]]
+    return {name: shard["param_values"][:, k].tolist() for k, name in enumerate(names)}
 
 
 def _stem(path: Path) -> str:
@@ -498,6 +549,11 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
             field=f"empirical.{unknown[0]}",
         )
     out = {**EMPIRICAL_DEFAULTS, **settings}
+    simulated = out["format"] == "simulated" or (
+        out["format"] == "auto" and str(out["source"]).lower().endswith(".npz")
+    )
+    if simulated and "regions" not in settings:
+        out["regions"] = {"preset": None, "drop": []}  # a simulation has the model's regions
     if not isinstance(out["source"], str | os.PathLike) or not os.fspath(out["source"]):
         raise InputError("expected the path of the BOLD data", field="empirical.source")
     for key, choices in (("format", FORMATS), ("layout", LAYOUTS), ("group", GROUP_RULES)):
@@ -636,7 +692,9 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         layout=options["layout"],
         parcellation=options["parcellation"],
     )
-    tr, tr_source = _resolve_tr(options["tr"], series.tr, source)
+    kind = _detect_format(Path(source)) if options["format"] == "auto" else options["format"]
+    found_in = "shard" if kind == "simulated" else "nifti header"
+    tr, tr_source = _resolve_tr(options["tr"], series.tr, source, found_in=found_in)
     n_regions = series.data[0].shape[1]
     keep = select_regions(
         n_regions,
@@ -696,6 +754,12 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         "group_rule": np.array(options["group"]),
         "postprocess_json": np.array(json.dumps(post, sort_keys=True)),
     }
+    truth = None
+    if kind == "simulated":
+        # the planted parameters travel with the FC, so a recovery report needs no other input
+        truth = simulated_truth(source)
+        arrays["truth_names"] = np.array(list(truth), dtype=str)
+        arrays["truth_values"] = np.array(list(truth.values()), dtype=np.float64).T
     inputs = {
         f"timeseries:{ident}": path
         for ident, path in zip(series.subject_ids, series.files, strict=False)
@@ -712,22 +776,23 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         group_rule=options["group"],
         n_subjects=len(matrices),
         n_regions=int(keep.size),
+        truth=truth,
         seconds=round(time.perf_counter() - started, 3),
     )
     return save_npz(_output_path(out, options), arrays, record)
 
 
 def _resolve_tr(
-    configured: float | None, from_file: float | None, source: str
+    configured: float | None, from_file: float | None, source: str, found_in: str = "nifti header"
 ) -> tuple[float, str]:
     if from_file is not None:
         if configured is not None and not math.isclose(configured, from_file, rel_tol=0.01):
             warnings.warn(
-                f"{source}: the NIfTI header gives TR {from_file:g} s, the config "
-                f"{configured:g} s; using the header",
+                f"{source}: the {found_in} gives TR {from_file:g} s, the config "
+                f"{configured:g} s; using the {found_in}",
                 stacklevel=3,
             )
-        return from_file, "nifti header"
+        return from_file, found_in
     if configured is None:
         raise InputError(
             "the data do not give a TR; set empirical.tr", source=source, field="empirical.tr"

@@ -1,17 +1,25 @@
-"""The CUDA target: pycuda ``SourceModule``, one thread per simulation.
+"""The CUDA target: pycuda ``SourceModule``, one warp lane per simulation.
 
 The kernels (``kernels/templates/cuda``) keep every array with the simulation index fastest
-(``[var][node][sim]``, history ``[cvar][slot][node][sim]``), so that the 32 threads of a warp,
-which hold 32 consecutive simulations, read and write 32 consecutive words. The host side
-here lays the shard out that way (:func:`layout_shard`), runs it in launches of
-:data:`STEPS_PER_LAUNCH` steps and turns the device arrays back into the ``[sim, time, ...]``
-arrays every target returns (:func:`collect_outputs`). The OpenCL target shares these
-helpers: its kernels use the same layouts.
+(``[var][node][sim]``, history ``[cvar][slot][node][sim]`` per speed group), so that the 32
+threads of a warp, which hold 32 consecutive simulations, read and write 32 consecutive
+words. The host side here lays the shard out that way, in the order and with the history
+depths of :func:`brainsweep.simulate.plan.plan_shard` (:func:`layout_shard`), runs it in
+launches of :data:`STEPS_PER_LAUNCH` steps and turns the device arrays back into the
+``[sim, time, ...]`` arrays every target returns, in the caller's order
+(:func:`collect_outputs`). The OpenCL target shares these helpers: its kernels use the same
+layouts.
+
+Speed. A block of the step kernel holds 32 simulations times ``p`` threads per simulation,
+each advancing every ``p``-th node (:func:`choose_node_parts` fills the device in one wave);
+only non-zero weights are visited, in batches whose history loads are issued together. The
+tuning and its measurements are in ``docs/perf-notes.md``.
 
 Delays. A shard may sweep the conduction speed. The host computes
 ``rint(length / speed / dt)`` in float64 (the same operations as the Numba kernel and the
-oracle) once per *distinct* speed of the shard and passes a table ``delays[D][N][N]`` with a
-per-simulation index ``delay_set[S]``. Computing them in the kernel would cost a double
+oracle) once per *distinct* speed of the shard and passes one delay list per speed,
+``delays[D][K]`` over the K non-zero connections, with a per-simulation group index
+``delay_set[S]``. Computing them in the kernel would cost a double
 division per connection per step; a per-simulation table would cost ``S·N²`` words where the
 planner's shards hold few speeds. When the threads of a warp share a speed (the planner
 orders simulations so), their delay reads are one broadcast.
@@ -36,76 +44,77 @@ from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
 from brainsweep.codegen.generate import source_hash
 from brainsweep.codegen.render import CRenderer
 from brainsweep.errors import InputError
+from brainsweep.simulate.plan import ShardPlan, plan_shard
 
 __all__ = [
+    "SIM_LANES",
     "STEPS_PER_LAUNCH",
     "CudaTarget",
+    "DEVICE_TABLES",
     "DeviceShard",
     "collect_outputs",
+    "connection_lists",
+    "choose_node_parts",
     "delay_tables",
     "launch_chunks",
     "layout_shard",
     "philox_sample",
+    "resident_warps",
 ]
 
 STEPS_PER_LAUNCH = 4096  # steps per kernel launch: progress reports, no watchdog, no cost
-THREADS_PER_BLOCK = 128
+THREADS_PER_BLOCK = 128  # of the one-thread-per-simulation kernels (initialise, philox)
+SIM_LANES = 32  # simulations per block of the step kernel: one warp's worth
 
 
 @dataclass(frozen=True)
 class DeviceShard:
-    """A shard's host arrays in the device layouts (simulation index fastest).
+    """A shard's host arrays in the device layouts (simulation index fastest, plan order).
 
-    Attributes hold what the kernels read; ``frames_*`` are the monitors' sample counts.
+    Simulations are in the order of :attr:`plan` (sorted by speed, see
+    :mod:`brainsweep.simulate.plan`); :func:`collect_outputs` puts them back. ``frames_*`` are
+    the monitors' sample counts.
     """
 
     n_sims: int
     n_nodes: int
     n_states: int
     n_cvars: int
-    horizon: int  # history slots: the shard's longest delay + 1
+    horizon: int  # history slots of the slowest speed: its longest delay + 1
     frames_raw: int
     frames_tavg: int
     frames_bold: int
     real: np.dtype
+    plan: ShardPlan
     params: np.ndarray  # (P, S) float64
-    weights: np.ndarray  # (N, N) real, [i, j]: from j to i
-    delays: np.ndarray  # (D, N, N) int32, one matrix per distinct speed
-    delay_set: np.ndarray  # (S,) int32
+    row_start: np.ndarray  # (N + 1,) int32: node i's connections row_start[i]..[i + 1] - 1
+    sources: np.ndarray  # (K,) int32: source node of each non-zero weight
+    weights: np.ndarray  # (K,) real: the non-zero weights, ascending source per target
+    delays: np.ndarray  # (D, K) int32, one delay list per distinct speed
+    delay_set: np.ndarray  # (S,) int32: each simulation's speed group
+    group_first: np.ndarray  # (D,) int32
+    group_size: np.ndarray  # (D,) int32
+    group_horizon: np.ndarray  # (D,) int32
+    group_offset: np.ndarray  # (D,) int64 element offset of each group's history block
     state: np.ndarray  # (V, N, S) real: the initial state
     sim_key: np.ndarray  # (S,) uint32: low word of the global simulation index
     seed: int  # low word of the seed
     noise: np.ndarray  # (V,) float64
     balloon: np.ndarray  # (9,) float64
 
+    @property
+    def history_size(self) -> int:
+        """Elements of the history buffer: every group's ``C x H_g x N x S_g`` block."""
+        return int(np.sum(self.n_cvars * self.group_horizon.astype(np.int64) * self.n_nodes
+                          * self.group_size))
+
     def nbytes(self) -> dict[str, int]:
-        """Device bytes per array, as the runners allocate them."""
-        size = self.real.itemsize
-        s, n, v = self.n_sims, self.n_nodes, self.n_states
-        return {
-            "history": self.n_cvars * self.horizon * n * s * size,
-            "state": v * n * s * size,
-            "tavg_sum": v * n * s * size,
-            "drive_sum": n * s * size,
-            "hemo": 4 * n * s * 8,
-            "out_raw": self.frames_raw * v * n * s * size,
-            "out_tavg": self.frames_tavg * v * n * s * size,
-            "out_bold": self.frames_bold * n * s * size,
-            "tables": (self.params.nbytes + self.weights.nbytes + self.delays.nbytes
-                       + self.delay_set.nbytes + self.sim_key.nbytes + 4 * s),
-        }
+        """Device bytes by part, as :class:`~brainsweep.simulate.plan.ShardPlan` counts them."""
+        return self.plan.nbytes()
 
     def check_fits(self, free_bytes: int, device: str) -> None:
         """Refuse, with the numbers, a shard larger than the device's free memory."""
-        parts = self.nbytes()
-        need = sum(parts.values())
-        if need > free_bytes:
-            biggest = max(parts, key=parts.get)
-            raise InputError(
-                f"the shard needs {need / 2**30:.2f} GiB on {device} but {free_bytes / 2**30:.2f}"
-                f" GiB are free ({biggest}: {parts[biggest] / 2**30:.2f} GiB; {self.n_sims} "
-                f"simulations, {self.n_nodes} nodes, {self.horizon} history slots); use smaller "
-                f"shards", field="shard_size")
+        self.plan.check_fits(free_bytes, device)
 
 
 def delay_tables(lengths: np.ndarray, speeds: np.ndarray, dt: float
@@ -133,7 +142,7 @@ def delay_tables(lengths: np.ndarray, speeds: np.ndarray, dt: float
     --------
     >>> d, k = delay_tables(np.array([[0.0, 30.0], [30.0, 0.0]]), np.array([3.0, 1.5, 3.0]), 1.0)
     >>> d[:, 0, 1].tolist(), k.tolist()
-    ([20, 10], [0, 1, 0])
+    ([20, 10], [1, 0, 1])
     """
     distinct, delay_set = np.unique(np.asarray(speeds, dtype=np.float64), return_inverse=True)
     steps = np.rint(np.asarray(lengths, dtype=np.float64)[None] / distinct[:, None, None] / dt)
@@ -144,8 +153,20 @@ def delay_tables(lengths: np.ndarray, speeds: np.ndarray, dt: float
     return steps.astype(np.int32), delay_set.astype(np.int32).reshape(-1)
 
 
+def connection_lists(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-zero weights as lists per target node: ``(row_start, sources, flat index)``.
+
+    Node i's connections are ``row_start[i] .. row_start[i + 1] - 1``, sources ascending, so
+    the kernels add the same terms in the same order as a dense loop over j (whose zero
+    weights add exactly zero); ``flat index`` picks them out of any (N, N) matrix.
+    """
+    targets, sources = np.nonzero(np.asarray(weights))  # row-major: ascending j per row i
+    row_start = np.searchsorted(targets, np.arange(weights.shape[0] + 1)).astype(np.int32)
+    return row_start, sources.astype(np.int32), targets * weights.shape[1] + sources
+
+
 def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
-    """Lay a shard out for the device kernels (``[var][node][sim]`` and friends)."""
+    """Lay a shard out for the device kernels: plan order, ``[var][node][sim]`` arrays."""
     real = np.dtype(spec.dtype)
     n_sims, n_params = inputs.params.shape
     n_nodes = inputs.weights.shape[0]
@@ -154,23 +175,39 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
                          f"{len(spec.parameter_names)}: {spec.parameter_names}", field="params")
     if inputs.n_steps >= 2**31 - 1:
         raise InputError(f"n_steps ({inputs.n_steps}) must fit in 32 bits", field="n_steps")
-    delays, delay_set = delay_tables(inputs.lengths, inputs.params[:, -1], inputs.dt)
 
     def frames(period: int) -> int:
         return inputs.n_steps // period if period > 0 else 0
 
-    initial = np.asarray(inputs.initial, dtype=np.float64)
+    counts = (frames(inputs.raw_period), frames(inputs.tavg_period), frames(inputs.bold_period))
+    weights = np.asarray(inputs.weights, dtype=np.float64)
+    plan = plan_shard(weights, inputs.lengths, inputs.params[:, -1], dt=inputs.dt,
+                      n_states=len(spec.model.states), n_cvars=len(spec.model.coupled_states),
+                      n_params=n_params, sim_index=inputs.sim_index, dtype=spec.dtype,
+                      frames=counts)
+    order = plan.order
+    delays, _ = delay_tables(inputs.lengths, plan.group_speeds, inputs.dt)
+    row_start, sources, flat = connection_lists(weights)
+    if plan.horizon * n_nodes >= 2**31:  # the kernels index (slot, node) rows in 32 bits
+        raise InputError(f"{plan.horizon} history slots x {n_nodes} nodes overflow 32-bit "
+                         f"indices; raise dt or the slowest speed", field="speed")
+    initial = np.asarray(inputs.initial, dtype=np.float64)[order]
     return DeviceShard(
-        n_sims=n_sims, n_nodes=n_nodes, n_states=len(spec.model.states),
-        n_cvars=len(spec.model.coupled_states), horizon=int(delays.max(initial=0)) + 1,
-        frames_raw=frames(inputs.raw_period), frames_tavg=frames(inputs.tavg_period),
-        frames_bold=frames(inputs.bold_period), real=real,
-        params=np.ascontiguousarray(np.asarray(inputs.params, dtype=np.float64).T),
-        weights=np.ascontiguousarray(inputs.weights, dtype=np.float64).astype(real),
-        delays=np.ascontiguousarray(delays), delay_set=np.ascontiguousarray(delay_set),
+        n_sims=n_sims, n_nodes=n_nodes, n_states=plan.n_states, n_cvars=plan.n_cvars,
+        horizon=plan.horizon, frames_raw=counts[0], frames_tavg=counts[1],
+        frames_bold=counts[2], real=real, plan=plan,
+        params=np.ascontiguousarray(np.asarray(inputs.params, dtype=np.float64)[order].T),
+        row_start=row_start, sources=sources,
+        weights=np.ascontiguousarray(weights.reshape(-1)[flat].astype(real)),
+        delays=np.ascontiguousarray(delays.reshape(delays.shape[0], -1)[:, flat]),
+        delay_set=np.repeat(np.arange(plan.n_groups, dtype=np.int32), plan.group_size),
+        group_first=plan.group_first.astype(np.int32),
+        group_size=plan.group_size.astype(np.int32),
+        group_horizon=plan.group_horizon.astype(np.int32),
+        group_offset=plan.history_offsets(),
         # real(initial) as the Numba kernel rounds it, then simulation index fastest
         state=np.ascontiguousarray(initial.astype(real).transpose(1, 2, 0)),
-        sim_key=(np.asarray(inputs.sim_index, dtype=np.int64) & 0xFFFFFFFF).astype(np.uint32),
+        sim_key=(plan.sim_index & 0xFFFFFFFF).astype(np.uint32),
         seed=int(inputs.seed) & 0xFFFFFFFF,
         noise=np.ascontiguousarray(inputs.noise, dtype=np.float64),
         balloon=np.ascontiguousarray(inputs.balloon, dtype=np.float64),
@@ -190,14 +227,16 @@ def collect_outputs(shard: DeviceShard, out_raw: np.ndarray, out_tavg: np.ndarra
     """Device-layout outputs → ``[sim, time, (var,) node]``, diverged simulations masked.
 
     The kernels stop a simulation at its first non-finite state, as the Numba kernel does;
-    its partial outputs are masked here, whole, rather than in the kernel.
+    its partial outputs are masked here, whole, rather than in the kernel. Simulations come
+    back in the caller's order, undoing the plan's sort by speed.
     """
     s, n, v = shard.n_sims, shard.n_nodes, shard.n_states
     raw = np.moveaxis(out_raw.reshape(shard.frames_raw, v, n, s), -1, 0)
     tavg = np.moveaxis(out_tavg.reshape(shard.frames_tavg, v, n, s), -1, 0)
     bold = np.moveaxis(out_bold.reshape(shard.frames_bold, n, s), -1, 0)
     flags = np.asarray(diverged).reshape(s) != 0
-    raw, tavg, bold = (np.ascontiguousarray(a) for a in (raw, tavg, bold))
+    restore = np.argsort(shard.plan.order)  # plan order back to the caller's rows
+    raw, tavg, bold, flags = (np.ascontiguousarray(a[restore]) for a in (raw, tavg, bold, flags))
     for array in (raw, tavg, bold):
         array[flags] = np.nan
     return ShardOutputs(raw=raw, tavg=tavg, bold=bold, diverged=flags, timings=timings)
@@ -217,8 +256,11 @@ _MODULES: dict[tuple[int, str], Any] = {}  # (ordinal, source hash) -> SourceMod
 
 # Argument types of the kernels, in pycuda's prepared-call spelling (i int, I uint32,
 # d double, P pointer); the C signatures are in kernels/templates/cuda/simulate.cu.j2.
-_INITIALISE_ARGS = "iiiPPPPPP"
-_SIMULATE_ARGS = "iiiiiPPPPdPIPiiiiPdPPPPPPPPP"
+# The shard's tables in the order of the kernel's arguments (params .. group_offset).
+DEVICE_TABLES = ("params", "row_start", "sources", "weights", "delays", "delay_set", "group_first",
+           "group_size", "group_horizon", "group_offset")
+_INITIALISE_ARGS = "iiPPPPPPPPPPP"
+_SIMULATE_ARGS = "iiiii" + "P" * 10 + "dPIPiiiiPd" + "P" * 9
 
 
 def _pycuda():
@@ -253,14 +295,48 @@ def _context(driver, ordinal: int):
     return _CONTEXTS[ordinal]
 
 
-def _module(compiler, ordinal: int, source: str):
-    key = (ordinal, source_hash(source))
+def _module(compiler, ordinal: int, source: str, max_registers: int | None = None):
+    key = (ordinal, source_hash(source), max_registers)
     if key not in _MODULES:
         # The source carries extern "C" on its kernels itself; pycuda's compiler caches the
         # cubin on disk under a hash of the source and options.
-        _MODULES[key] = compiler.SourceModule(source, no_extern_c=True,
-                                              options=["-lineinfo"])
+        options = ["-lineinfo"]
+        if max_registers:
+            options.append(f"-maxrregcount={int(max_registers)}")
+        _MODULES[key] = compiler.SourceModule(source, no_extern_c=True, options=options)
     return _MODULES[key]
+
+
+def resident_warps(registers: int, *, registers_per_multiprocessor: int = 65536,
+                   max_warps: int = 64) -> int:
+    """Warps one multiprocessor holds at once for a kernel using ``registers`` per thread.
+
+    Registers are allocated per warp in units of 256, as on every NVIDIA GPU since Kepler.
+    """
+    per_warp = -(-max(int(registers), 1) * 32 // 256) * 256
+    return max(1, min(max_warps, registers_per_multiprocessor // per_warp))
+
+
+def choose_node_parts(n_sims: int, multiprocessors: int, warps_per_multiprocessor: int, *,
+                      max_parts: int = 16) -> int:
+    """Threads per simulation for the step kernel: the most (a power of two) in one wave.
+
+    A shard of ``n_sims`` simulations fills ``ceil(n_sims / 32)`` warps; splitting each
+    simulation's nodes over ``p`` threads makes ``p`` times as many, which hides the history
+    reads' latency, as long as they all fit on the device at once (a second, partial wave
+    would leave most multiprocessors idle at its end).
+
+    Examples
+    --------
+    >>> choose_node_parts(32768, 132, 24), choose_node_parts(1024, 132, 24)
+    (2, 16)
+    """
+    warps = -(-int(n_sims) // SIM_LANES)
+    capacity = int(multiprocessors) * int(warps_per_multiprocessor)
+    parts = 1
+    while parts * 2 <= max_parts and warps * parts * 2 <= capacity:
+        parts *= 2
+    return parts
 
 
 def philox_sample(source: str, *, seed: int, sim: np.ndarray, step: np.ndarray,
@@ -301,10 +377,20 @@ class CudaTarget(Target):
     file_suffix = ".cu"
     main_template = "simulate.cu.j2"
     coupling_sum = "{gx}"  # the sums are scalars, one node at a time
+    # Tuning (docs/perf-notes.md): history loads issued together per thread; threads per
+    # simulation (None: as many as fill the device once, see choose_node_parts); a register
+    # cap for nvcc (None: its own choice). 64 registers let 32 warps share a multiprocessor
+    # instead of 21 at nvcc's 92, for a few bytes of spills in sinf's rare slow path:
+    # 142 -> 214 M sim-steps/s on the benchmark at P = 32768 on an H200; batches of 4 then
+    # gave 245 (8: 206), the fewest registers with enough loads in flight.
+    connection_batch: int = 4
+    node_parts: int | None = None
+    max_registers: int | None = 64
 
     def context_extras(self, spec) -> dict[str, Any]:
-        """``fn``: the math function names for the kernel's real type (sqrtf or sqrt)."""
-        return {"fn": dict(self.renderer(dtype=spec.dtype).functions)}
+        """``fn`` (math names for the real type), ``sim_lanes`` and ``connection_batch``."""
+        return {"fn": dict(self.renderer(dtype=spec.dtype).functions),
+                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch)}
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -358,7 +444,7 @@ class CudaTarget(Target):
         try:
             free, _total = driver.mem_get_info()
             shard.check_fits(free, f"cuda:{ordinal} ({driver.Context.get_device().name()})")
-            module = _module(compiler, ordinal, source)
+            module = _module(compiler, ordinal, source, self.max_registers)
             compiled = time.perf_counter()
             initialise = module.get_function("initialise_shard")
             initialise.prepare(_INITIALISE_ARGS)
@@ -366,12 +452,10 @@ class CudaTarget(Target):
             simulate.prepare(_SIMULATE_ARGS)
 
             state = upload(shard.state)
-            params, weights = upload(shard.params), upload(shard.weights)
-            delays, delay_set = upload(shard.delays), upload(shard.delay_set)
+            tables = [upload(getattr(shard, name)) for name in DEVICE_TABLES]
             noise, balloon = upload(shard.noise), upload(shard.balloon)
             sim_key = upload(shard.sim_key)
-            history, _ = empty((shard.n_cvars, shard.horizon, shard.n_nodes, shard.n_sims),
-                               shard.real)
+            history, _ = empty((shard.history_size,), shard.real)
             tavg_sum, _ = empty((shard.n_states, shard.n_nodes, shard.n_sims), shard.real)
             drive_sum, _ = empty((shard.n_nodes, shard.n_sims), shard.real)
             hemo, _ = empty((4, shard.n_nodes, shard.n_sims), np.float64)
@@ -381,14 +465,22 @@ class CudaTarget(Target):
 
             grid = (math.ceil(shard.n_sims / THREADS_PER_BLOCK), 1)
             block = (THREADS_PER_BLOCK, 1, 1)
-            sizes = (shard.n_sims, shard.n_nodes, shard.horizon)
-            initialise.prepared_call(grid, block, *sizes, state, history, tavg_sum, drive_sum,
-                                     hemo, diverged)
+            groups = tables[5:]  # delay_set and the group tables
+            initialise.prepared_call(grid, block, shard.n_sims, shard.n_nodes, *groups, state,
+                                     history, tavg_sum, drive_sum, hemo, diverged)
+            attribute = driver.device_attribute
+            device_handle = driver.Context.get_device()
+            parts = self.node_parts or choose_node_parts(
+                shard.n_sims, device_handle.get_attribute(attribute.MULTIPROCESSOR_COUNT),
+                resident_warps(simulate.num_regs, registers_per_multiprocessor=(
+                    device_handle.get_attribute(attribute.MAX_REGISTERS_PER_MULTIPROCESSOR))))
+            step_grid = (math.ceil(shard.n_sims / SIM_LANES), 1)
+            step_block = (SIM_LANES * parts, 1, 1)
             for begin, end in launch_chunks(inputs.n_steps):
                 simulate.prepared_call(
-                    grid, block, *sizes, begin, end, params, weights, delays, delay_set,
-                    float(inputs.dt), noise, shard.seed, sim_key, int(inputs.raw_period),
-                    int(inputs.tavg_period), int(inputs.bold_period),
+                    step_grid, step_block, shard.n_sims, shard.n_nodes, shard.sources.size,
+                    begin, end, *tables, float(inputs.dt), noise, shard.seed, sim_key,
+                    int(inputs.raw_period), int(inputs.tavg_period), int(inputs.bold_period),
                     int(max(inputs.bold_substeps, 1)), balloon, float(inputs.dt_bold_s),
                     state, history, tavg_sum, drive_sum, hemo, outputs["out_raw"][0],
                     outputs["out_tavg"][0], outputs["out_bold"][0], diverged)

@@ -1,4 +1,4 @@
-"""The OpenCL target: pyopencl, one work-item per simulation.
+"""The OpenCL target: pyopencl, one work-item lane per simulation (see the CUDA target).
 
 Runs on PoCL on CPUs (CI) and on NVIDIA, AMD and Intel GPUs with double precision
 (``cl_khr_fp64``: delays, uniforms and the balloon are computed in double on every path). The
@@ -25,16 +25,20 @@ import numpy as np
 
 from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
 from brainsweep.backends.cuda_target import (
+    DEVICE_TABLES,
+    SIM_LANES,
+    choose_node_parts,
     collect_outputs,
     launch_chunks,
     layout_shard,
     output_shapes,
+    resident_warps,
 )
 from brainsweep.codegen.generate import source_hash
 from brainsweep.codegen.render import CRenderer
 from brainsweep.errors import InputError
 
-__all__ = ["OpenCLRenderer", "OpenCLTarget", "philox_sample", "select_device"]
+__all__ = ["OpenCLRenderer", "OpenCLTarget", "build_options", "philox_sample", "select_device"]
 
 _GPU_WORK_GROUP = 128
 _CONTEXTS: dict[str, tuple[Any, Any]] = {}  # device key -> (context, queue)
@@ -106,15 +110,22 @@ def _queue(cl, device):
     return _CONTEXTS[key]
 
 
-def _program(cl, device, context, source: str):
-    key = (_device_key(device), source_hash(source))
+def build_options(device, max_registers: int | None) -> tuple[str, ...]:
+    """Compiler options: NVIDIA's register cap where its driver offers one, nothing else."""
+    if max_registers and "cl_nv_compiler_options" in device.extensions:
+        return (f"-cl-nv-maxrregcount={int(max_registers)}",)
+    return ()
+
+
+def _program(cl, device, context, source: str, options: tuple[str, ...] = ()):
+    key = (_device_key(device), source_hash(source), options)
     if key not in _PROGRAMS:
         if "cl_khr_fp64" not in device.extensions:
             raise InputError(f"OpenCL device {device.name} lacks double precision "
                              f"(cl_khr_fp64), which every brainsweep kernel needs",
                              field="device")
         # No fast-math options: the kernels must round as the other targets do.
-        _PROGRAMS[key] = cl.Program(context, source).build()
+        _PROGRAMS[key] = cl.Program(context, source).build(options=list(options))
     return _PROGRAMS[key]
 
 
@@ -160,7 +171,7 @@ def philox_sample(source: str, *, seed: int, sim: np.ndarray, step: np.ndarray,
 
 @register
 class OpenCLTarget(Target):
-    """OpenCL devices through pyopencl: one work-item per simulation."""
+    """OpenCL devices through pyopencl: one work-item lane per simulation, nodes split."""
 
     name = "opencl"
     template_folder = "opencl"
@@ -168,10 +179,17 @@ class OpenCLTarget(Target):
     file_suffix = ".cl"
     main_template = "simulate.cl.j2"
     coupling_sum = "{gx}"  # the sums are scalars, one node at a time
+    # Tuning, as the CUDA target's. OpenCL does not report a kernel's registers, so the
+    # threads per simulation assume the occupancy of the capped CUDA kernel: 32 warps per
+    # unit with the NVIDIA register cap, 21 (nvcc's own 92 registers) without it.
+    connection_batch: int = 4
+    node_parts: int | None = None
+    max_registers: int | None = 64
 
     def context_extras(self, spec) -> dict[str, Any]:
-        """``fn``: the math function names for the kernel's real type."""
-        return {"fn": dict(self.renderer(dtype=spec.dtype).functions)}
+        """``fn`` (math names for the real type), ``sim_lanes`` and ``connection_batch``."""
+        return {"fn": dict(self.renderer(dtype=spec.dtype).functions),
+                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch)}
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -204,7 +222,8 @@ class OpenCLTarget(Target):
         chosen = select_device(device)
         shard.check_fits(chosen.global_mem_size, f"OpenCL {chosen.name}")
         context, queue = _queue(cl, chosen)
-        program = _program(cl, chosen, context, source)
+        options = build_options(chosen, self.max_registers)
+        program = _program(cl, chosen, context, source, options)
         compiled = time.perf_counter()
         flags = cl.mem_flags
 
@@ -219,34 +238,41 @@ class OpenCLTarget(Target):
             return cl.Buffer(context, flags.READ_WRITE, max(host.nbytes, 1)), host
 
         state = upload(shard.state)
-        params, weights = upload(shard.params), upload(shard.weights)
-        delays, delay_set = upload(shard.delays), upload(shard.delay_set)
+        tables = [upload(getattr(shard, name)) for name in DEVICE_TABLES]
         noise, balloon = upload(shard.noise), upload(shard.balloon)
         sim_key = upload(shard.sim_key)
-        history, _ = empty((shard.n_cvars, shard.horizon, shard.n_nodes, shard.n_sims),
-                           shard.real)
+        history, _ = empty((shard.history_size,), shard.real)
         tavg_sum, _ = empty((shard.n_states, shard.n_nodes, shard.n_sims), shard.real)
         drive_sum, _ = empty((shard.n_nodes, shard.n_sims), shard.real)
         hemo, _ = empty((4, shard.n_nodes, shard.n_sims), np.float64)
         outputs = {name: empty(shape, shard.real) for name, shape in output_shapes(shard).items()}
         diverged, diverged_host = empty((shard.n_sims,), np.int32)
 
-        sizes = (np.int32(shard.n_sims), np.int32(shard.n_nodes), np.int32(shard.horizon))
+        sizes = (np.int32(shard.n_sims), np.int32(shard.n_nodes))
         work = _work_sizes(cl, chosen, shard.n_sims)
         initialise = cl.Kernel(program, "initialise_shard")
-        initialise.set_args(*sizes, state, history, tavg_sum, drive_sum, hemo, diverged)
+        initialise.set_args(*sizes, *tables[5:], state, history, tavg_sum, drive_sum, hemo,
+                            diverged)
         cl.enqueue_nd_range_kernel(queue, initialise, *work)
         simulate = cl.Kernel(program, "simulate_shard")
+        if chosen.type & cl.device_type.GPU:
+            parts = self.node_parts or choose_node_parts(
+                shard.n_sims, chosen.max_compute_units,
+                resident_warps(self.max_registers) if options else 21)
+        else:  # CPU work-items of a group run one after another: splitting gains nothing
+            parts = self.node_parts or 1
+        step_work = ((math.ceil(shard.n_sims / SIM_LANES) * SIM_LANES * parts,),
+                     (SIM_LANES * parts,))
         for begin, end in launch_chunks(inputs.n_steps):
             simulate.set_args(
-                *sizes, np.int32(begin), np.int32(end), params, weights, delays, delay_set,
+                *sizes, np.int32(shard.sources.size), np.int32(begin), np.int32(end), *tables,
                 np.float64(inputs.dt), noise, np.uint32(shard.seed), sim_key,
                 np.int32(inputs.raw_period), np.int32(inputs.tavg_period),
                 np.int32(inputs.bold_period), np.int32(max(inputs.bold_substeps, 1)), balloon,
                 np.float64(inputs.dt_bold_s), state, history, tavg_sum, drive_sum, hemo,
                 outputs["out_raw"][0], outputs["out_tavg"][0], outputs["out_bold"][0],
                 diverged)
-            cl.enqueue_nd_range_kernel(queue, simulate, *work)
+            cl.enqueue_nd_range_kernel(queue, simulate, *step_work)
             if progress:
                 queue.finish()
                 print(f"opencl: {end}/{inputs.n_steps} steps", file=sys.stderr)

@@ -1,0 +1,207 @@
+"""``brainsweep bench``: the sweep engine's fixed benchmark problem, timed, as a table.
+
+The problem (issue 5): Kuramoto with the ``kuramoto`` coupling on TVB's 68-region
+connectome, dt = 0.1 ms, stochastic Euler, float32, a grid of 16 conduction speeds from 1 to
+10 m/s times a range of global couplings, P simulations, 40 000 steps, BOLD sampled in the
+kernel. For each P the table gives
+
+* sim-steps/s — P × steps over the run time (generated, compiled and warmed up beforehand;
+  uploads, every launch and the final synchronisation included, output copy excluded);
+* the seconds that 40 000 steps take at that rate;
+* device bytes per simulation, from :mod:`brainsweep.simulate.plan` (what the GPU runners
+  allocate);
+* achieved bandwidth: the bytes a sim-step must move at the least (every non-zero
+  connection's delayed read plus the history write, ≈ 5 KB here) times sim-steps/s;
+* the fraction of the floor: that bandwidth over the device's copy bandwidth, i.e. the
+  floor's time over the measured time.
+
+Timing works for every target; keep P small for Numba on a laptop. This module uses only the
+public API, so ``benchmarks/sweep_bench.py`` can load it over another checkout's package to
+time an older kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "BENCH_SIZES",
+    "BenchRow",
+    "bench_grid",
+    "floor_bytes_per_sim_step",
+    "format_table",
+    "run_bench",
+]
+
+BENCH_SIZES = (1024, 8192, 32768, 131072)
+BENCH_STEPS = 40_000
+N_SPEEDS = 16  # 1..10 m/s; every P of the table is a multiple of 16
+COUPLING_RANGE = (0.0, 2.0)
+NOISE_D = 1e-3  # rad²/ms: small phase noise; the stochastic path is what is timed
+# Device-to-device copy bandwidth (bytes read + written) measured on an H200 of this
+# workplace (/work/.library/device/KINDS.md, 2026-11-04): the practical DRAM ceiling.
+COPY_BANDWIDTH = {"cuda": 4.3e12, "opencl": 4.3e12}
+_CONNECTOME = Path(__file__).resolve().parents[2] / "resources" / "tvb-connectivity" / \
+    "connectivity_68.zip"  # the checkout's copy of TVB's data
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One timed size of the benchmark."""
+
+    target: str
+    device: str
+    n_sims: int
+    n_steps: int
+    run_s: float
+    sim_steps_per_s: float
+    seconds_40k: float
+    bytes_per_sim: float | None
+    floor_bytes: int  # per sim-step
+    achieved_gbps: float
+    floor_fraction: float | None
+    diverged: int
+
+
+def bench_grid(n_sims: int, *, n_speeds: int = N_SPEEDS) -> dict[str, np.ndarray]:
+    """The benchmark's parameter rows: ``n_speeds`` speeds (1-10 m/s) × couplings.
+
+    Examples
+    --------
+    >>> grid = bench_grid(32, n_speeds=16)
+    >>> grid["speed"][:3].tolist(), float(grid["global_coupling"][-1])
+    ([1.0, 1.0, 1.6], 2.0)
+    """
+    if n_sims % n_speeds:
+        raise ValueError(f"P = {n_sims} is not a multiple of the {n_speeds} speeds")
+    speeds = np.linspace(1.0, 10.0, n_speeds)
+    couplings = np.linspace(*COUPLING_RANGE, n_sims // n_speeds)
+    speed, coupling = np.meshgrid(speeds, couplings, indexing="ij")
+    return {"speed": speed.ravel(), "global_coupling": coupling.ravel()}
+
+
+def floor_bytes_per_sim_step(weights: np.ndarray, *, value_bytes: int = 4,
+                             n_cvars: int = 1) -> int:
+    """Bytes one sim-step must move at the least: each connection's delayed read + a write.
+
+    Every non-zero weight reads one history value per coupled variable, and each node writes
+    its new value once; everything else (state, sums, parameters) can stay on chip.
+    """
+    n_connections = int(np.count_nonzero(weights))
+    return n_cvars * (n_connections + weights.shape[0]) * value_bytes
+
+
+def _plan_bytes(conn, grid: dict[str, np.ndarray], *, n_steps: int, bold_period: int):
+    try:  # absent in checkouts older than the planner (benchmarks/sweep_bench.py --package)
+        from brainsweep.simulate.plan import plan_shard
+    except ImportError:
+        return None
+    plan = plan_shard(conn.weights, conn.lengths, grid["speed"], dt=0.1, n_states=1,
+                      n_cvars=1, n_params=3, dtype="float32",
+                      frames=(0, 0, n_steps // bold_period))
+    return plan.bytes_per_sim
+
+
+def run_bench(target: str, sizes: Sequence[int] = BENCH_SIZES, *, n_steps: int = BENCH_STEPS,
+              device: str | None = None, connectome_path: str | Path | None = None,
+              bandwidth: float | None = None, seed: int = 5) -> list[BenchRow]:
+    """Time the benchmark problem for each shard size on one target.
+
+    Parameters
+    ----------
+    target
+        ``numba``, ``cuda`` or ``opencl``.
+    sizes
+        Simulation counts P (multiples of 16).
+    n_steps
+        Steps timed per size; the table also gives the time of 40 000 steps at that rate.
+    bandwidth
+        Copy bandwidth of the device in bytes/s for the floor; default: the H200's for GPU
+        targets, none (no fraction) for Numba.
+    """
+    from brainsweep import connectome, simulate
+
+    conn = connectome.load(connectome_path or _CONNECTOME)
+    n_nodes = conn.weights.shape[0]
+    floor = floor_bytes_per_sim_step(conn.weights)
+    peak = bandwidth if bandwidth is not None else COPY_BANDWIDTH.get(target)
+    bold_period_s = 0.72  # TR; 7200 steps of 0.1 ms
+    options = dict(target=target, dt=0.1, integrator="euler", coupling="kuramoto",
+                   stochastic=True, noise={"theta": NOISE_D}, dtype="float32", seed=seed,
+                   monitors=("bold",), bold_period_s=bold_period_s, bold_dt_s=1e-3)
+    if device is not None:
+        options["device"] = device
+    generator = np.random.default_rng(seed)
+    # Warm-up: generation, compilation and module load stay out of the timings.
+    small = bench_grid(N_SPEEDS)
+    simulate.run(conn, "kuramoto", n_steps=20, params=small, **options)
+    rows = []
+    for n_sims in sizes:
+        grid = bench_grid(n_sims)
+        initial = generator.uniform(0.0, 2 * np.pi, (n_sims, 1, n_nodes))
+        started = time.perf_counter()
+        out = simulate.run(conn, "kuramoto", n_steps=n_steps, params=grid,
+                           initial_state=initial, **options)
+        wall = time.perf_counter() - started
+        run_s = out.timings.get("run_s", wall)
+        rate = n_sims * n_steps / run_s
+        achieved = floor * rate
+        rows.append(BenchRow(
+            target=target, device=device or "default", n_sims=n_sims, n_steps=n_steps,
+            run_s=run_s, sim_steps_per_s=rate, seconds_40k=n_sims * BENCH_STEPS / rate,
+            # the planner counts the GPU runners' device arrays; Numba keeps its own layout
+            bytes_per_sim=None if target == "numba" else _plan_bytes(
+                conn, grid, n_steps=n_steps, bold_period=round(bold_period_s / 1e-4)),
+            floor_bytes=floor, achieved_gbps=achieved / 1e9,
+            floor_fraction=achieved / peak if peak else None,
+            diverged=int(np.count_nonzero(out.diverged))))
+    return rows
+
+
+def format_table(rows: Sequence[BenchRow]) -> str:
+    """The rows as a fixed-width text table."""
+    header = (f"{'target':<7} {'P':>7} {'steps':>6} {'Msim-steps/s':>13} {'s/40k steps':>11} "
+              f"{'KiB/sim':>8} {'B/sim-step':>10} {'GB/s':>7} {'floor':>6} {'diverged':>8}")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        per_sim = "-" if r.bytes_per_sim is None else f"{r.bytes_per_sim / 1024:.1f}"
+        fraction = "-" if r.floor_fraction is None else f"{r.floor_fraction:.2f}"
+        lines.append(f"{r.target:<7} {r.n_sims:>7} {r.n_steps:>6} "
+                     f"{r.sim_steps_per_s / 1e6:>13.4g} {r.seconds_40k:>11.2f} {per_sim:>8} "
+                     f"{r.floor_bytes:>10} {r.achieved_gbps:>7.0f} {fraction:>6} "
+                     f"{r.diverged:>8}")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``brainsweep bench`` (shared with ``benchmarks/sweep_bench.py``)."""
+    parser.add_argument("--target", default="numba", help="numba, cuda or opencl")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(BENCH_SIZES),
+                        help="simulation counts P (multiples of 16)")
+    parser.add_argument("--steps", type=int, default=BENCH_STEPS, help="steps timed per size")
+    parser.add_argument("--device", help="device of the target (e.g. 0, cuda:1, nvidia)")
+    parser.add_argument("--bandwidth", type=float,
+                        help="device copy bandwidth in bytes/s for the floor column")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+
+
+def main_from_args(args: argparse.Namespace) -> None:
+    """Run the benchmark that ``args`` describe and print its table."""
+    rows = run_bench(args.target, args.sizes, n_steps=args.steps, device=args.device,
+                     bandwidth=args.bandwidth)
+    from brainsweep.backends import get_target
+
+    print(f"# {args.target} devices: {get_target(args.target).devices()}")
+    print(f"# Kuramoto, TVB connectivity_68, dt 0.1 ms, stochastic Euler, float32, "
+          f"{N_SPEEDS} speeds 1-10 m/s x couplings {COUPLING_RANGE}; host {platform.node()}")
+    print(format_table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1))
