@@ -6,19 +6,37 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default study is read only when no --configfile is given: Snakemake would otherwise
+# merge a study file into it key by key, and a study of another model would inherit the
+# default's model parameters. A study file is the whole study (schema defaults fill the
+# rest); --config KEY=VALUE overrides keys of either.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "config/schema.yaml")
 
 
+report: "docs/report/workflow.rst"
+
+
 include: "rules/common.smk"
-include: "rules/connectome.smk"
-include: "rules/kernels.smk"
-include: "rules/simulate.smk"
-include: "rules/bold.smk"
-include: "rules/fit.smk"
-include: "rules/figures.smk"
+
+
+# a published-figure study (config/studies/rateml-fig1.yaml, ...) is one job of its own
+if REPRODUCE:
+
+    include: "rules/reproduce.smk"
+
+else:
+
+    include: "rules/connectome.smk"
+    include: "rules/kernels.smk"
+    include: "rules/simulate.smk"
+    include: "rules/bold.smk"
+    include: "rules/fit.smk"
+    include: "rules/figures.smk"
 
 
 rule all:

@@ -8,11 +8,15 @@ from brainsweep.simulate.stage import shard_count
 
 PACKAGE = Path(workflow.basedir) / "workflow" / "brainsweep"
 STUDY = config["study"]
-CONNECTOME = config["connectome"]["name"]
-EMPIRICAL = config["empirical"]["name"]
-MODEL = Path(str(config["model"]["name"])).stem
-TARGET = config["simulation"]["target"]
-SHARDS = list(range(shard_count(config)))
+# A study with a reproduce: section (rules/reproduce.smk) has none of the fitting workflow's
+# sections: the Snakefile includes only that rule file, and these names stay undefined.
+REPRODUCE = "reproduce" in config
+if not REPRODUCE:
+    CONNECTOME = config["connectome"]["name"]
+    EMPIRICAL = config["empirical"]["name"]
+    MODEL = Path(str(config["model"]["name"])).stem
+    TARGET = config["simulation"]["target"]
+    SHARDS = list(range(shard_count(config)))
 
 
 def code_hash(*parts):
@@ -70,21 +74,35 @@ def recovery_outputs():
     ]
 
 
-def figure_outputs():
-    options = config.get("figures") or {}
-    metric = options.get("metric", "fc_corr")
-    ext = options.get("format", "png")
-    pairs = options.get("pairs") or []
-    names = [f"heatmap_{metric}_{x}_{y}.{ext}" for x, y in pairs]
-    names.append(f"fc_comparison.{ext}")
-    return [f"results/figures/{STUDY}/{name}" for name in names]
+def figure_outputs(kind=None):
+    """Figures of the figures stage (brainsweep.figures.figure_files): one kind or all."""
+    from brainsweep.figures import figure_files, swept_parameters
+    from brainsweep.simulate.grid import build_grid
+
+    grid = build_grid(config["sweep"])
+    swept = swept_parameters(grid.names, grid.values)
+    # the FCD figure needs FCD values, which the bold and empirical stages compute together
+    has_fcd = (config.get("bold") or {}).get("fcd") is not None
+    files = figure_files(config.get("figures"), swept, fcd=has_fcd)
+    kinds = [kind] if kind else list(files)
+    return [f"results/figures/{STUDY}/{name}" for k in kinds for name in files[k]]
 
 
 def get_bold_shards(wildcards=None):
     return expand("results/bold/{study}/shard-{shard}.npz", study=STUDY, shard=SHARDS)
 
 
+def reproduce_outputs():
+    """The CSV, PNG and machine record of a reproduce study (brainsweep.reproduce)."""
+    from brainsweep.reproduce import output_paths
+
+    paths = output_paths(STUDY, f"results/reproduce/{STUDY}")
+    return [str(paths[kind]) for kind in ("csv", "png", "machine")]
+
+
 def get_final_outputs():
+    if REPRODUCE:
+        return reproduce_outputs()
     return [
         f"results/connectome/{CONNECTOME}.png",
         f"results/fit/{STUDY}/scores.csv",

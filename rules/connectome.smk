@@ -11,6 +11,7 @@ rule build_connectome:
             caption="../docs/report/connectome.rst",
             category="Connectome",
         ),
+        figure_sidecar="results/connectome/{name}.png.json",
     log:
         "logs/build_connectome/{name}.log",
     benchmark:

@@ -4,11 +4,25 @@ rule plot_figures:
         empirical=f"results/empirical/{EMPIRICAL}.npz",
         shards=get_bold_shards,
     output:
-        report(
-            figure_outputs(),
-            caption="../docs/report/figures.rst",
-            category="Figures",
+        landscapes=report(
+            figure_outputs("landscapes"),
+            caption="../docs/report/landscape.rst",
+            category="Fit",
+            subcategory="Score landscapes",
         ),
+        fc=report(
+            figure_outputs("fc"),
+            caption="../docs/report/fc_comparison.rst",
+            category="Fit",
+            subcategory="Best fit",
+        ),
+        fcd=report(
+            figure_outputs("fcd"),
+            caption="../docs/report/fcd_distribution.rst",
+            category="Fit",
+            subcategory="Best fit",
+        ),
+        sidecars=[f"{path}.json" for path in figure_outputs()],
     log:
         f"logs/plot_figures/{STUDY}.log",
     benchmark:

@@ -34,12 +34,16 @@ if "recovery" in config:
             empirical=f"results/empirical/{EMPIRICAL}.npz",
         output:
             report="results/fit/{study}/recovery.json",
+            sidecar="results/fit/{study}/recovery.json.json",
             figure=report(
                 "results/figures/{study}/recovery_landscape."
                 + (config.get("figures") or {}).get("format", "png"),
                 caption="../docs/report/recovery.rst",
                 category="Recovery",
             ),
+            figure_sidecar="results/figures/{study}/recovery_landscape."
+            + (config.get("figures") or {}).get("format", "png")
+            + ".json",
         log:
             "logs/evaluate_recovery/{study}.log",
         benchmark:
@@ -54,7 +58,7 @@ if "recovery" in config:
             metric=(config.get("fit") or {}).get("metric", "fc_corr"),
             code=code_hash("recovery.py", "fit", "figures", "io.py"),
         shell:
-            "python -m brainsweep.recovery --settings {params.settings:q}"
+            "brainsweep recovery --settings {params.settings:q}"
             " --metric {params.metric} --scores {input.scores}"
             " --empirical {input.empirical} --out {output.report}"
             " --figure {output.figure} > {log} 2>&1"

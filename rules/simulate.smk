@@ -27,7 +27,7 @@ rule simulate_shard:
     shell:
         "NUMBA_NUM_THREADS={threads} brainsweep simulate --settings {params.settings:q}"
         " --connectome {input.connectome} --shard {wildcards.shard} --out {output.npz}"
-        " > {log} 2>&1"
+        " --memory-mb {resources.mem_mb} > {log} 2>&1"
 
 
 if "recovery" in config:
@@ -55,4 +55,5 @@ if "recovery" in config:
             code=code_hash("simulate", "backends", "codegen", "dsl", "rng.py", "io.py"),
         shell:
             "NUMBA_NUM_THREADS={threads} brainsweep simulate --settings {params.settings:q}"
-            " --connectome {input.connectome} --shard 0 --out {output.npz} > {log} 2>&1"
+            " --connectome {input.connectome} --shard 0 --out {output.npz}"
+            " --memory-mb {resources.mem_mb} > {log} 2>&1"

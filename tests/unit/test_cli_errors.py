@@ -59,3 +59,38 @@ def test_unknown_model_parameter_in_a_sweep(tmp_path):
     assert result.returncode == 2
     assert "etta" in result.stderr and "eta" in result.stderr
     assert not out.exists()
+
+
+def test_every_command_and_option_has_help():
+    """`brainsweep --help` lists every command with a line of help, and each command's own
+    --help documents every option it takes (a new option without help fails here)."""
+    import argparse
+
+    from brainsweep.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [action for action in parser._actions
+                   if isinstance(action, argparse._SubParsersAction)]
+    listed = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert set(listed) == set(commands.choices)
+    assert {"connectome", "empirical", "kernels", "simulate", "bold", "fit", "figures",
+            "recovery", "models", "info", "bench"} <= set(listed)
+    undocumented = [name for name, text in listed.items() if not (text or "").strip()]
+    for name, sub in commands.choices.items():
+        assert (sub.description or "").strip(), name
+        undocumented += [f"{name} {'/'.join(action.option_strings) or action.dest}"
+                         for action in sub._actions
+                         if not isinstance(action, argparse._HelpAction)
+                         and not (action.help or "").strip()]
+    assert not undocumented, undocumented
+    assert "--configfile" in parser.format_help()  # the epilog says how the workflow runs
+
+
+def test_recovery_command_refuses_bad_settings(tmp_path):
+    out = tmp_path / "recovery.json"
+    result = brainsweep("recovery", "--settings", '{"truth": {"speed": 1.0}, "seed": 7, '
+                        '"tolerance": 1}', "--scores", str(tmp_path / "scores.csv"),
+                        "--empirical", str(tmp_path / "e.npz"), "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: [recovery.tolerance]")
+    assert not out.exists()

@@ -1,9 +1,10 @@
 """The CUDA target without a GPU: generated sources compile, host layouts are right.
 
-The compile test needs nvcc (skipped without it; CI has none, developer machines with the CUDA
-toolkit do). The rest runs anywhere: the module imports without pycuda, the delay tables match
-the oracle's rule, and the argument type string of the pycuda prepared call matches the
-kernel's C signature, which no CPU test could otherwise catch.
+The compile tests need nvcc (skipped without it): every Montbrio variant, and every shipped
+model, RateML file and a BOLD drive reading auxiliaries, compile for sm_90 without a warning.
+The rest runs anywhere: the module imports without pycuda, the delay tables match the oracle's
+rule, and the argument type string of the pycuda prepared call matches the kernel's C
+signature, which no CPU test could otherwise catch.
 """
 
 from __future__ import annotations
@@ -22,35 +23,60 @@ from brainsweep import codegen, reference
 from brainsweep.backends import cuda_target
 from brainsweep.backends.base import ShardInputs
 from brainsweep.backends.cuda_target import CudaTarget, collect_outputs, delay_tables, layout_shard
+from model_cases import CASES, RATE_DRIVEN_BOLD, RATEML_CASES, model_variant
 
+XML = Path(__file__).resolve().parents[2] / "resources" / "rateml-xml"
 VARIANTS = [(dtype, integrator, stochastic)
             for dtype in ("float32", "float64")
             for integrator, stochastic in [("euler", True), ("euler", False), ("heun", True),
                                            ("heun", False), ("rk4", False)]]
 
 
-def test_every_variant_compiles_with_nvcc(tmp_path: Path):
+def nvcc_compile(source: str, path: Path) -> tuple[int, str]:
+    """Compile ``source`` for sm_90 as pycuda's SourceModule does; (return code, log)."""
     nvcc = shutil.which("nvcc")
     if nvcc is None:
-        pytest.skip("nvcc (the CUDA toolkit) is not on PATH; CI has none")
+        pytest.skip("nvcc (the CUDA toolkit) is not on PATH")
+    path.write_text(source)
+    # --cubin is what pycuda's SourceModule runs: device code only, no host compiler,
+    # twice as fast as -c and the same front end, optimiser and ptxas.
+    done = subprocess.run(
+        [nvcc, "-arch=sm_90", "--cubin", "--Werror", "all-warnings", str(path), "-o",
+         str(path.with_suffix(".cubin"))], capture_output=True, text=True, check=False)
+    return done.returncode, done.stderr
 
-    def compile_one(variant) -> tuple[tuple, int, str]:
-        dtype, integrator, stochastic = variant
-        source = codegen.generate("montbrio", target="cuda", dtype=dtype, integrator=integrator,
-                                  stochastic=stochastic)
-        path = tmp_path / f"montbrio-{dtype}-{integrator}-{stochastic}.cu"
-        path.write_text(source)
-        # --cubin is what pycuda's SourceModule runs: device code only, no host compiler,
-        # twice as fast as -c and the same front end, optimiser and ptxas.
-        done = subprocess.run(
-            [nvcc, "-arch=sm_90", "--cubin", "--Werror", "all-warnings", str(path), "-o",
-             str(path.with_suffix(".cubin"))], capture_output=True, text=True, check=False)
-        return variant, done.returncode, done.stderr
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # nvcc is single-threaded; CI has 2 cores
-        results = list(pool.map(compile_one, VARIANTS))
-    failures = [(variant, log) for variant, code, log in results if code != 0]
+def compile_all(jobs: dict[str, str], folder: Path) -> None:
+    """Compile every ``name -> source`` two at a time (nvcc is single-threaded; CI has 2 cores)
+    and fail with every log that is not clean."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(jobs, pool.map(
+            lambda item: nvcc_compile(item[1], folder / f"{item[0]}.cu"), jobs.items()),
+            strict=True))
+    failures = {name: log for name, (code, log) in results.items() if code != 0}
     assert not failures, failures
+
+
+def test_every_variant_compiles_with_nvcc(tmp_path: Path):
+    jobs = {f"montbrio-{dtype}-{integrator}-{stochastic}": codegen.generate(
+                "montbrio", target="cuda", dtype=dtype, integrator=integrator,
+                stochastic=stochastic)
+            for dtype, integrator, stochastic in VARIANTS}
+    compile_all(jobs, tmp_path)
+
+
+def test_every_model_compiles_with_nvcc(tmp_path: Path):
+    """Every shipped model with its usual coupling, every RateML file with its own coupling,
+    and a BOLD drive that reads auxiliaries (float32 stochastic heun, what sweeps run)."""
+    sources = [(name, case.coupling) for name, case in CASES.items()]
+    sources += [(XML / f"{name}.xml", None) for name in RATEML_CASES]
+    sources += [(model_variant("rww", RATE_DRIVEN_BOLD, tmp_path), "linear")]
+    jobs = {Path(str(model)).stem + ("-xml" if str(model).endswith(".xml") else ""):
+            codegen.generate(model, target="cuda", dtype="float32", coupling=coupling,
+                             integrator="heun", stochastic=True)
+            for model, coupling in sources}
+    assert len(jobs) == len(sources)
+    compile_all(jobs, tmp_path)
 
 
 def test_float32_uses_single_precision_math():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from brainsweep.dsl import load_model
+from brainsweep.dsl import ir, load_model
 from brainsweep.errors import InputError
 
 # line numbers below count from 1 in this text
@@ -49,6 +49,9 @@ def test_the_valid_file_loads(tmp_path):
     ("rate: 1.0 / tau", "rate: 1.0 / 0.0", 10, "division by the constant zero"),
     ("  y: x - y\n", "", 6, "'y' has no derivative"),
     ("  c: x", "  c: w", 8, "not a state variable"),
+    ("y: x - y", "y: x ^^ y", 13, "syntax"),
+    ("bold: x", "bold: x + rates", 15, "unknown symbol 'rates'"),
+    ("bold: x", "tavg: x", 15, "unknown observable 'tavg'"),
 ])
 def test_errors_name_file_and_line(tmp_path, old, new, line, words):
     assert old in MODEL
@@ -58,3 +61,16 @@ def test_errors_name_file_and_line(tmp_path, old, new, line, words):
     message = str(caught.value)
     assert f"{path}:{line}" in message, message
     assert words in message, message
+
+
+def test_caret_in_a_model_file_is_a_power(tmp_path):
+    """``x^2`` in a YAML file means ``x**2``, with a power's precedence (not Python's xor)."""
+    caret = load_model(write(tmp_path, MODEL.replace("y: x - y", "y: -x^2 + y^2^0.5 * rate")))
+    power = load_model(write(tmp_path, MODEL.replace("y: x - y",
+                                                     "y: -(x**2) + y**(2**0.5) * rate")))
+    assert caret.states[1].derivative == power.states[1].derivative
+
+
+def test_observables_may_read_auxiliaries_and_coupling_terms(tmp_path):
+    model = load_model(write(tmp_path, MODEL.replace("bold: x", "bold: rate * x + c")))
+    assert ir.symbols(model.observables["bold"]) == {"rate", "x", "c"}

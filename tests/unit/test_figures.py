@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import matplotlib.image
 import numpy as np
 import pandas as pd
@@ -140,6 +144,105 @@ def test_pipeline_from_simulated_shard_to_figures(tmp_path):
         str(tmp_path / "figs"),
     )
     names = sorted(path.name for path in written)
-    assert names == ["fc_comparison.png", "heatmap_combined_global_coupling_speed.png"]
+    assert names == ["fc_comparison.png", "fcd_distribution.png",
+                     "heatmap_combined_global_coupling_speed.png"]
+    expected = figures.figure_files({"metric": "combined"}, ["global_coupling", "speed"],
+                                    fcd=True)
+    assert sorted(sum(expected.values(), [])) == names
+    best = scores.loc[scores["combined"].where(~scores["diverged"]).idxmax()]
     for path in written:
         _assert_png(path)
+        sidecar = json.loads(Path(f"{path}.json").read_text())
+        assert sidecar["output"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert sidecar["stage"] == "figures" and sidecar["config"]["metric"] == "combined"
+        assert sidecar["best"]["sim_index"] == int(best["sim_index"])
+        assert "scores" in sidecar["inputs"]
+        if path.name != names[-1]:  # the FC and FCD figures also read a shard and the data
+            assert {"bold", "empirical"} <= set(sidecar["inputs"])
+
+
+def test_landscape_with_the_other_parameters_held_fixed(tmp_path):
+    table = _scores()
+    grid = figures.best_grid(table, "global_coupling", "speed", "fc_corr",
+                             fixed={"noise": 10.0})
+    valid = table[~table["diverged"] & (table["noise"] == 10.0)]
+    expected = valid.pivot(index="speed", columns="global_coupling", values="fc_corr")
+    np.testing.assert_array_equal(grid.to_numpy(), expected.reindex(
+        index=grid.index, columns=grid.columns).to_numpy())
+    # sim 7 (noise 10) diverged: its cell is empty, not filled from noise 5
+    row = table.loc[7]
+    assert np.isnan(grid.loc[row["speed"], row["global_coupling"]])
+    _assert_png(figures.score_heatmap(table, "global_coupling", "speed", "fc_corr",
+                                      tmp_path / "slice.png", fixed={"noise": 10.0}))
+    for fixed, field in (({"noise": 7.0}, "figures.others.noise"),
+                         ({"speed": 1.0}, "figures.others.speed"),
+                         ({"width": 1.0}, "figures.others.width")):
+        with pytest.raises(InputError) as error:
+            figures.best_grid(table, "global_coupling", "speed", "fc_corr", fixed=fixed)
+        assert error.value.field == field
+
+
+def test_fcd_distributions_figure_and_its_errors(tmp_path):
+    rng = np.random.default_rng(53)
+    emp = rng.uniform(-0.2, 1.0, 300)
+    _assert_png(figures.fcd_distributions(rng.uniform(0, 1, 120), emp, tmp_path / "fcd.png",
+                                          emp_offsets=np.array([0, 100, 300]), title="best"))
+    out = tmp_path / "bad"
+    out.mkdir()
+    for sim, offsets in ((np.array([0.1, np.nan]), None), (np.zeros(0), None),
+                         (np.ones(5), np.array([0, 100, 299]))):
+        with pytest.raises(InputError):
+            figures.fcd_distributions(sim, emp, out / "x.png", emp_offsets=offsets)
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(("settings", "field"), [
+    ({"others": "min"}, "figures.others"),
+    ({"others": {"noise": "high"}}, "figures.others.noise"),
+    ({"pairs": [["speed", "speed"]]}, "figures.pairs"),
+    ({"format": "gif"}, "figures.format"),
+])
+def test_bad_figure_settings(settings, field):
+    with pytest.raises(InputError) as error:
+        figures.validate_settings(settings)
+    assert error.value.field == field
+
+
+def test_figure_files_name_what_the_settings_ask_for():
+    three = ["global_coupling", "speed", "noise"]
+    files = figures.figure_files(None, three, fcd=False)
+    assert files == {"landscapes": ["heatmap_fc_corr_global_coupling_speed.png",
+                                    "heatmap_fc_corr_global_coupling_noise.png",
+                                    "heatmap_fc_corr_speed_noise.png"],
+                     "fc": ["fc_comparison.png"], "fcd": []}
+    one = figures.figure_files({"format": "pdf"}, ["speed"], fcd=True)
+    assert one["landscapes"] == ["profile_fc_corr_speed.pdf"]
+    assert one["fcd"] == ["fcd_distribution.pdf"]
+    assert figures.swept_parameters(["a", "b"], np.array([[1.0, 2.0], [1.0, 3.0]])) == ["b"]
+
+
+def test_stage_holds_the_other_parameters_at_the_best_fit(tmp_path):
+    """Three swept parameters, others: best. Each landscape is the slice through sim 5."""
+    from brainsweep.io import save_npz
+
+    table = _scores()
+    table.to_csv(tmp_path / "scores.csv", index=False)
+    rng = np.random.default_rng(54)
+    fc = np.array([np.corrcoef(rng.standard_normal((5, 30))) for _ in range(len(table))])
+    names = ["global_coupling", "speed", "noise"]
+    save_npz(tmp_path / "bold" / "shard-0.npz", {
+        "param_names": np.array(names), "param_values": table[names].to_numpy(),
+        "sim_index": table["sim_index"].to_numpy(), "diverged": table["diverged"].to_numpy(),
+        "fc": fc.astype(np.float32)})
+    save_npz(tmp_path / "emp.npz", {"fc_group": fc[0], "fc_subjects": fc[:2],
+                                    "subject_ids": np.array(["a", "b"])})
+    written = figures.run_stage(str(tmp_path / "scores.csv"), str(tmp_path / "bold"),
+                                str(tmp_path / "emp.npz"), {"others": "best"},
+                                str(tmp_path / "figs"))
+    assert len(written) == 4  # three landscapes and the FC comparison; no FCD anywhere
+    best = table.loc[5]
+    for path in written[:3]:
+        sidecar = json.loads(Path(f"{path}.json").read_text())
+        (held, value), = sidecar["others"].items()
+        assert held not in sidecar["axes"] and value == best[held]
+        assert sidecar["best"]["sim_index"] == 5

@@ -224,3 +224,103 @@ def test_run_stage_bad_settings(study, settings, field):
         fit.run_stage(study["shards"], study["empirical"], settings, str(out))
     assert caught.value.field == field
     assert not (out / "scores.csv").exists() and not (out / "best.json").exists()
+
+
+def test_run_stage_reports_the_uncertainty_across_subjects(study):
+    out = study["root"] / "fit"
+    fit.run_stage(study["shards"], study["empirical"], {"metric": "fc_corr"}, str(out))
+    best = json.loads((out / "best.json").read_text())
+    rows, cols = np.triu_indices(N, 1)
+    fcs = study["fcs"].astype(np.float32).astype(float)  # as the bold shards store them
+    # every simulation against every subject, by numpy; the diverged sim 1 never counts
+    r = np.array([[np.corrcoef(fc[rows, cols], subject[rows, cols])[0, 1]
+                   for subject in study["subjects"]] for fc in fcs])
+    r[1] = np.nan
+    at_best = best["per_subject_fc_corr"]
+    assert at_best["n"] == 3
+    assert list(at_best["values"]) == SUBJECT_IDS
+    np.testing.assert_allclose(list(at_best["values"].values()), r[4], rtol=1e-6)
+    assert at_best["min"] == pytest.approx(r[4].min(), rel=1e-6)
+    assert at_best["max"] == pytest.approx(r[4].max(), rel=1e-6)
+
+    chosen = np.nanargmax(r, axis=0)  # each subject's own best simulation
+    per_subject = best["best_per_subject"]
+    assert per_subject["metric"] == "fc_corr"
+    assert [per_subject["rows"][s]["sim_index"] for s in SUBJECT_IDS] == chosen.tolist()
+    assert 1 not in chosen
+    for k, name in enumerate(["global_coupling", "speed"]):
+        values = np.array([study["grid"][i][k] for i in chosen])
+        summary = per_subject["parameters"][name]
+        assert summary["mean"] == pytest.approx(values.mean(), rel=1e-12)
+        assert summary["std"] == pytest.approx(values.std(ddof=1), rel=1e-12, abs=1e-15)
+        assert (summary["min"], summary["max"], summary["n"]) == (values.min(), values.max(), 3)
+    best_r = r[chosen, np.arange(3)]
+    assert per_subject["fc_corr"]["mean"] == pytest.approx(best_r.mean(), rel=1e-6)
+
+
+def test_a_diverged_or_nan_simulation_never_wins(study):
+    """Sim 1 carries the group FC but diverged; sim 4 is made unscorable by a NaN: the best
+    fit must be another simulation, by every metric and for every subject."""
+    path = Path(study["shards"][0])  # sims 3, 4, 5
+    fcs = study["fcs"][3:6].copy()
+    fcs[1, 0, 2] = fcs[1, 2, 0] = np.nan  # sim 4: a flat node's NaN row, not flagged diverged
+    save_npz(path, {"param_names": np.array(["global_coupling", "speed"]),
+                    "param_values": np.array(study["grid"][3:6]),
+                    "sim_index": np.arange(3, 6), "diverged": np.zeros(3, bool),
+                    "fc": fcs.astype(np.float32)})
+    out = study["root"] / "fit"
+    fit.run_stage(study["shards"], study["empirical"], {}, str(out))
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores.loc[[1, 4], ["fc_corr", "fc_rmse", "combined", "fc_corr_s1"]].isna().all(
+        axis=None)
+    best = json.loads((out / "best.json").read_text())
+    assert best["n_scored"] == 4
+    winners = [row["sim_index"] for row in best["best"].values()]
+    winners += [row["sim_index"] for row in best["best_per_subject"]["rows"].values()]
+    assert not {1, 4} & set(winners)
+
+
+FCD_VALUES = np.random.default_rng(46).uniform(-0.5, 1.0, (7, 40)).astype(np.float32)
+
+
+def _write_split(folder: Path, fcs: np.ndarray, grid: list, pieces: list[list[int]]) -> list:
+    paths = []
+    for shard_id, rows in enumerate(pieces):
+        path = folder / f"shard-{shard_id}.npz"
+        save_npz(path, {"param_names": np.array(["global_coupling", "speed"]),
+                        "param_values": np.array([grid[i] for i in rows]),
+                        "sim_index": np.array(rows, np.int64),
+                        "diverged": np.zeros(len(rows), bool),
+                        "fc": fcs[rows].astype(np.float32),
+                        "fcd_values": FCD_VALUES[rows]})
+        paths.append(str(path))
+    return paths
+
+
+def test_scores_and_best_fit_do_not_depend_on_the_shard_split(tmp_path):
+    """80 regions, 7 simulations in 1, 2 and 7 shards (given in shuffled order): scores.csv
+    and best.json are byte-identical. A matrix-vector product over a shard's rows changes
+    the last bit of a row's correlation with the number of rows; rows are reduced alone."""
+    rng = np.random.default_rng(45)
+    nodes = 80
+    subjects = np.array([np.corrcoef(rng.standard_normal((nodes, 120))) for _ in range(3)])
+    emp = tmp_path / "emp.npz"
+    save_npz(emp, {"fc_subjects": subjects, "fc_group": subjects.mean(axis=0),
+                   "subject_ids": np.array(SUBJECT_IDS),
+                   "fcd_values": rng.uniform(-0.5, 1.0, 300),
+                   "fcd_offsets": np.array([0, 100, 200, 300])})
+    grid = [(g, s) for g in (0.1, 0.2, 0.3, 0.4) for s in (2.0, 4.0)][:7]
+    fcs = np.array([np.corrcoef(rng.standard_normal((nodes, 120))) for _ in grid])
+    outputs = []
+    for name, pieces in (("one", [list(range(7))]), ("two", [[3, 4, 5, 6], [0, 1, 2]]),
+                         ("seven", [[i] for i in (6, 2, 0, 5, 1, 3, 4)])):
+        folder = tmp_path / name
+        shards = _write_split(folder / "bold", fcs, grid, pieces)
+        fit.run_stage(shards, str(emp), {"metric": "combined"}, str(folder / "fit"))
+        outputs.append([(folder / "fit" / file).read_bytes()
+                        for file in ("scores.csv", "best.json")])
+    assert outputs[0] == outputs[1] == outputs[2]
+    # and the score of a stack is, row by row, the score of each matrix alone
+    stack = fit.score(fcs, subjects.mean(axis=0))
+    alone = pd.concat([fit.score(fc, subjects.mean(axis=0)) for fc in fcs], ignore_index=True)
+    pd.testing.assert_frame_equal(stack, alone, check_exact=True)

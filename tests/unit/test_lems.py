@@ -1,5 +1,6 @@
 """RateML LEMS XML import: the mapping itself, errors that name file and line, and each shipped
-RateML file generated, run on Numba and checked against the float64 oracle."""
+RateML file generated with its own coupling, run on Numba and on OpenCL (PoCL) and checked
+against the float64 oracle (cases, steps and the bound in tests/model_cases.py)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,28 @@ import numpy as np
 import pytest
 
 from brainsweep import codegen, reference, simulate
+from brainsweep.backends.opencl_target import OpenCLTarget
 from brainsweep.codegen import kernel_spec
 from brainsweep.dsl import ir, load_model
 from brainsweep.dsl.evaluate import evaluate
 from brainsweep.dsl.lems import coupling_from_lems, read_lems, translate_expression
 from brainsweep.errors import InputError
+from model_cases import (
+    N_REGIONS,
+    RATEML_CASES,
+    RTOL,
+    initial_state,
+    relative_error,
+    run_oracle,
+    run_target,
+    subnetwork,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 XML = ROOT / "resources" / "rateml-xml"
 RATEML_MODELS = ("kuramoto", "montbrio", "epileptor", "rwongwang", "oscillator")
-N_REGIONS = 20
-RTOL = 1e-9  # float64 against float64: operation order and libm only
-
-# TVB-typical steps per model (ms) and horizons; RateML's own kernels integrate with Euler.
-# epileptor.xml lacks TVB's factor x1 on the first equation's polynomial (see docs/models.md):
-# as written, x1' ~ -x1**2 for x1 < 0 blows up in finite time (about 12 steps from the middle
-# of its ranges), so only the first steps can be compared; its divergence is tested below.
-STEPS = {"kuramoto": (0.1, 2000), "montbrio": (0.01, 2000), "epileptor": (0.05, 8),
-         "rwongwang": (0.1, 2000), "oscillator": (0.1, 2000)}
+OPENCL_OK, OPENCL_WHY = OpenCLTarget.available()
+needs_opencl = pytest.mark.skipif(not OPENCL_OK, reason=f"OpenCL unavailable: {OPENCL_WHY}")
 
 
 # --- expression syntax --------------------------------------------------------------------
@@ -184,43 +189,59 @@ def test_conflicting_duplicate_constant(tmp_path):
         read_lems(path)
 
 
-# --- every shipped RateML file runs and matches the oracle -------------------------------------
+# --- every shipped RateML file runs on every CPU target and matches the oracle ---------------
+# (CUDA: tests/unit/test_cuda_compile.py compiles them, tests/gpu/test_models_gpu.py runs them)
 @pytest.fixture(scope="module")
 def network(hcp_connectome) -> SimpleNamespace:
-    n = hcp_connectome.weights.shape[0]
-    keep = np.linspace(0, n - 1, N_REGIONS).round().astype(int)
-    weights = hcp_connectome.weights[np.ix_(keep, keep)]
-    return SimpleNamespace(weights=weights / weights.max(),
-                           lengths=hcp_connectome.lengths[np.ix_(keep, keep)])
+    return subnetwork(hcp_connectome)
 
 
+@pytest.fixture(scope="module")
+def rateml_oracle(network):
+    """``get(name)``: (model, initial state, oracle trajectory) of one file, computed once."""
+    store = {}
+
+    def get(name: str):
+        if name not in store:
+            case, model = RATEML_CASES[name], load_model(XML / f"{name}.xml")
+            initial = initial_state(model, N_REGIONS, case.perturbation, seed=len(name))
+            ref = run_oracle(network, model, case, integrator="euler", initial=initial)
+            assert not ref.diverged
+            store[name] = model, initial, ref.raw
+        return store[name]
+
+    return get
+
+
+def test_every_rateml_file_has_a_case():
+    assert set(RATEML_MODELS) == set(RATEML_CASES)
+    assert {p.stem for p in XML.glob("*.xml")} == {*RATEML_MODELS, "model_template"}
+
+
+@pytest.mark.parametrize("target", ["numba", pytest.param("opencl", marks=needs_opencl)])
 @pytest.mark.parametrize("name", RATEML_MODELS)
-def test_rateml_file_runs_and_matches_oracle(network, name):
-    path = XML / f"{name}.xml"
-    imported = read_lems(path)
-    model, coupling = load_model(path), imported.coupling
-    source = codegen.generate(model, target="numba", coupling=coupling, dtype="float64")
-    assert "def dfun" in source
-    speed = imported.speed or max(imported.speed_range or (3.0, 3.0))
-    dt, n_steps = STEPS[name]
-    rng = np.random.default_rng(len(name))
-    base = np.array([s.initial for s in model.states])[:, None]
-    initial = base + 0.1 * np.maximum(np.abs(base), 0.1) * rng.uniform(
-        -1.0, 1.0, (len(model.states), N_REGIONS))
-    for v, s in enumerate(model.states):
-        initial[v] = np.clip(initial[v], s.lower if s.lower is not None else -np.inf,
-                             s.upper if s.upper is not None else np.inf)
-    out = simulate.run(network, model, target="numba", dt=dt, n_steps=n_steps,
-                       params={"speed": speed}, integrator="euler", coupling=coupling,
-                       stochastic=False, monitors=("raw",), initial_state=initial)
+def test_rateml_file_runs_and_matches_oracle(network, rateml_oracle, name, target):
+    """Generated and run unchanged: no coupling given, so the file's own is used."""
+    model, initial, ref = rateml_oracle(name)
+    source = codegen.generate(XML / f"{name}.xml", target=target, dtype="float64")
+    assert f"from {XML / name}.xml" in source
+    out = run_target(network, XML / f"{name}.xml", RATEML_CASES[name], target=target,
+                     integrator="euler", initial=initial)
+    assert "coupling.global_coupling" in out.parameter_names  # the file's, not "linear"
     assert not out.diverged[0] and np.all(np.isfinite(out.raw))
-    spec = kernel_spec(model, coupling=coupling, integrator="euler", stochastic=False)
-    ref = reference.simulate_one(
-        spec, weights=network.weights, lengths=network.lengths,
-        params=dict(zip(out.parameter_names, out.parameters[0], strict=True)), dt=dt,
-        n_steps=n_steps, initial=initial, noise=np.zeros(len(model.states)))
-    error = np.linalg.norm(out.raw[0] - ref.raw) / np.linalg.norm(ref.raw)
-    assert error <= RTOL
+    assert relative_error(out.raw[0], ref) <= RTOL
+
+
+def test_default_coupling_is_the_files_own():
+    for name in RATEML_MODELS:
+        imported = read_lems(XML / f"{name}.xml")
+        assert imported.model.default_coupling == imported.coupling is not None
+        for model in (XML / f"{name}.xml", str(XML / f"{name}.xml"), imported.model):
+            assert kernel_spec(model).coupling == imported.coupling
+        # a coupling the caller names still wins
+        assert kernel_spec(XML / f"{name}.xml", coupling="linear").coupling.name == "linear"
+    assert load_model("montbrio").default_coupling is None
+    assert kernel_spec("montbrio").coupling.name == "linear"
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the divergence is the point

@@ -1,69 +1,44 @@
-"""Every shipped model × euler/heun/rk4: the Numba float64 kernel against the float64 oracle.
+"""Every shipped model against the float64 oracle: Numba float64 × euler/heun/rk4, and the
+OpenCL target (float64, PoCL on the CPU) × heun against both the oracle and Numba.
 
-Network: 20 regions spread over HCP subject 101309's 80 cortical regions (real weights / max
-and real tract lengths: delays of about 3 to 90 ms at 3 m/s). The oracle walks the IR with
-NumPy once per step, so the network is small; the delays stay real. Each model starts from its
-initial values plus a seeded perturbation per node, so that no coupling term is trivially zero.
+The cases (network, steps, couplings, parameters, why Larter-Breakspear's horizon is short)
+are in tests/model_cases.py, shared with the GPU tests (tests/gpu/test_models_gpu.py). The
+integrators of the OpenCL target are compared with the oracle on Montbrio in
+tests/unit/test_opencl_target.py; here every model's right-hand side, auxiliaries and coupling
+go through it. Bound: relative error ``‖out − ref‖ / ‖ref‖ ≤ 1e-9`` (float64 against float64).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from brainsweep import reference, simulate
+from brainsweep import simulate
+from brainsweep.backends.opencl_target import OpenCLTarget
+from brainsweep.bold.balloon import balloon_preset
 from brainsweep.codegen import kernel_spec
 from brainsweep.dsl import list_models, load_model
+from model_cases import (
+    CASES,
+    EPILEPTOR_NOISE,
+    INTEGRATORS,
+    N_REGIONS,
+    RATE_DRIVEN_BOLD,
+    RATE_WITHOUT_INPUT_BOLD,
+    RTOL,
+    Case,
+    initial_state,
+    model_variant,
+    relative_error,
+    run_oracle,
+    run_target,
+    subnetwork,
+)
 
-N_REGIONS = 20
-SPEED = 3.0  # m/s = mm/ms
-# float64 on both sides; the only differences are the order of a few floating-point operations
-# and libm versus NumPy transcendental functions, amplified by the dynamics over the run
-RTOL = 1e-9
-
-
-@dataclass(frozen=True)
-class Case:
-    """How one model is exercised: TVB's usual coupling and step, parameters that make the
-    network input matter, and the horizon."""
-
-    coupling: str
-    dt: float
-    n_steps: int = 2000
-    params: dict = field(default_factory=dict)
-    perturbation: float = 0.05  # relative spread of the initial state across nodes
-
-
-CASES: dict[str, Case] = {
-    "montbrio": Case("linear", dt=0.01, n_steps=4000, params={"global_coupling": 0.5}),
-    "kuramoto": Case("kuramoto", dt=0.1, params={"global_coupling": 2.0}, perturbation=1.0),
-    "generic2d": Case("linear", dt=0.1, n_steps=3000, params={"global_coupling": 0.05}),
-    "rww": Case("linear", dt=0.1, params={"global_coupling": 0.5}),
-    "rww_exc_inh": Case("linear", dt=0.1, params={"global_coupling": 0.5}),
-    # network input only acts through Kvf, Kf and Ks, which default to 0
-    "epileptor": Case("difference", dt=0.05, n_steps=3000,
-                      params={"global_coupling": 1.0, "Kvf": 0.5, "Kf": 0.5, "Ks": -0.2}),
-    "jansen_rit": Case("linear", dt=0.1, params={"global_coupling": 0.0005}),
-    "wilson_cowan": Case("linear", dt=0.1, params={"global_coupling": 0.5, "P": 0.5}),
-    # Larter-Breakspear is chaotic at TVB's defaults (Breakspear et al. 2003): a rounding
-    # difference of 1e-16 grows by about e per 20 ms, so beyond ~80 ms no implementation can
-    # agree to 1e-9 with another. 700 steps of 0.1 ms keep the comparison meaningful.
-    "larter_breakspear": Case("hyperbolic_tangent", dt=0.1, n_steps=700,
-                              params={"coupling.a": 0.5, "coupling.sigma": 0.65}),
-}
-INTEGRATORS = ("euler", "heun", "rk4")
-
-# The Numba template calls dfun with one positional argument per state, coupling term and
-# parameter. CPython (3.11+) compiles a call with more than 30 positional arguments into a
-# star-args call, which Numba cannot inline ("Calling a closure with *args is unsupported").
-# Larter-Breakspear has 3 + 1 + 32 + 4 = 40; the fix belongs in the template (pass the
-# parameters as one array row), not in the model.
-NUMBA_ARGUMENT_LIMIT = pytest.mark.xfail(
-    reason="Numba template: dfun call with > 30 positional arguments (see module comment)",
-    strict=True)
+OPENCL_OK, OPENCL_WHY = OpenCLTarget.available()
+needs_opencl = pytest.mark.skipif(not OPENCL_OK, reason=f"OpenCL unavailable: {OPENCL_WHY}")
 
 
 def cases():
@@ -71,48 +46,37 @@ def cases():
     for name in sorted(CASES):
         for integrator in INTEGRATORS:
             marks = [pytest.mark.slow] if integrator == "rk4" else []
-            if name == "larter_breakspear":
-                marks.append(NUMBA_ARGUMENT_LIMIT)
             yield pytest.param(name, integrator, marks=marks, id=f"{name}-{integrator}")
 
 
 @pytest.fixture(scope="module")
-def network(hcp_connectome) -> SimpleNamespace:
-    n = hcp_connectome.weights.shape[0]
-    keep = np.linspace(0, n - 1, N_REGIONS).round().astype(int)
-    weights = hcp_connectome.weights[np.ix_(keep, keep)]
-    return SimpleNamespace(weights=weights / weights.max(),
-                           lengths=hcp_connectome.lengths[np.ix_(keep, keep)])
+def network(hcp_connectome):
+    return subnetwork(hcp_connectome)
 
 
-def initial_state(model, n_nodes: int, spread: float, seed: int) -> np.ndarray:
-    """The model's initial values, perturbed per node (fresh, seeded, never all equal)."""
-    rng = np.random.default_rng(seed)
-    base = np.array([s.initial for s in model.states])[:, None]
-    scale = np.maximum(np.abs(base), 0.1)
-    state = base + spread * scale * rng.uniform(-1.0, 1.0, (len(model.states), n_nodes))
-    for v, s in enumerate(model.states):
-        state[v] = np.clip(state[v], s.lower if s.lower is not None else -np.inf,
-                           s.upper if s.upper is not None else np.inf)
-    return state
+@pytest.fixture(scope="module")
+def trajectories(network):
+    """``get(name, integrator, target)``: the raw trajectory, computed once per module (the
+    OpenCL tests reuse the Numba tests' runs and oracle)."""
+    store: dict[tuple[str, str, str], np.ndarray] = {}
 
+    def get(name: str, integrator: str, target: str) -> np.ndarray:
+        key = (name, integrator, target)
+        if key not in store:
+            case, model = CASES[name], load_model(name)
+            initial = initial_state(model, N_REGIONS, case.perturbation, seed=len(name))
+            if target == "oracle":
+                ref = run_oracle(network, model, case, integrator=integrator, initial=initial)
+                assert not ref.diverged
+                store[key] = ref.raw
+            else:
+                out = run_target(network, model, case, target=target, integrator=integrator,
+                                 initial=initial)
+                assert not out.diverged[0]
+                store[key] = out.raw[0]
+        return store[key]
 
-def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
-    assert np.all(np.isfinite(out)) and np.all(np.isfinite(ref))
-    return float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
-
-
-def numba_and_oracle(network, model, *, coupling, integrator, dt, n_steps, params, initial):
-    out = simulate.run(network, model, target="numba", dt=dt, n_steps=n_steps,
-                       params={**params, "speed": SPEED}, integrator=integrator,
-                       coupling=coupling, stochastic=False, monitors=("raw",),
-                       initial_state=initial)
-    spec = kernel_spec(model, coupling=coupling, integrator=integrator, stochastic=False)
-    ref = reference.simulate_one(
-        spec, weights=network.weights, lengths=network.lengths,
-        params=dict(zip(out.parameter_names, out.parameters[0], strict=True)),
-        dt=dt, n_steps=n_steps, initial=initial, noise=np.zeros(len(model.states)))
-    return out, ref
+    return get
 
 
 def test_every_shipped_model_has_a_case():
@@ -120,43 +84,106 @@ def test_every_shipped_model_has_a_case():
 
 
 def test_delays_are_real(network):
-    delays = reference.delay_steps(network.lengths, SPEED, 0.1)
+    from brainsweep.reference import delay_steps
+
+    delays = delay_steps(network.lengths, 3.0, 0.1)
     assert delays.max() > 500 and np.unique(delays[network.weights > 0]).size > 100
 
 
 @pytest.mark.parametrize(("name", "integrator"), cases())
-def test_numba_matches_oracle(network, name, integrator):
-    case = CASES[name]
-    model = load_model(name)
-    initial = initial_state(model, N_REGIONS, case.perturbation, seed=len(name))
-    out, ref = numba_and_oracle(network, model, coupling=case.coupling, integrator=integrator,
-                                dt=case.dt, n_steps=case.n_steps, params=case.params,
-                                initial=initial)
-    assert not out.diverged[0] and not ref.diverged
-    raw = out.raw[0]
+def test_numba_matches_oracle(trajectories, name, integrator):
+    ref = trajectories(name, integrator, "oracle")
     # the state moves: agreement on a fixed point would prove little
-    assert np.ptp(ref.raw[:, 0, :], axis=0).max() > 1e-3
-    assert relative_error(raw, ref.raw) <= RTOL
+    assert np.ptp(ref[:, 0, :], axis=0).max() > 1e-3
+    assert relative_error(trajectories(name, integrator, "numba"), ref) <= RTOL
 
 
-def test_oracle_runs_larter_breakspear(network):
-    """Until the Numba template handles its 40 arguments, check the model on the oracle: it
-    moves, stays finite, and the network input changes it."""
-    case = CASES["larter_breakspear"]
-    model = load_model("larter_breakspear")
-    initial = initial_state(model, N_REGIONS, case.perturbation, seed=7)
-    runs = []
-    for a in (0.0, 0.5):
-        spec = kernel_spec(model, coupling=case.coupling, integrator="heun", stochastic=False)
-        coupling = {f"coupling.{k}": v for k, v in spec.coupling.defaults.items()}
-        params = {**model.defaults, **coupling, "coupling.a": a, "coupling.sigma": 0.65,
-                  "speed": SPEED}
-        ref = reference.simulate_one(spec, weights=network.weights, lengths=network.lengths,
-                                     params=params, dt=case.dt, n_steps=case.n_steps,
-                                     initial=initial, noise=np.zeros(3))
-        assert not ref.diverged and np.ptp(ref.raw[:, 0, :], axis=0).max() > 1e-2
-        runs.append(ref.raw)
-    assert relative_error(runs[1], runs[0]) > 1e-3
+@needs_opencl
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_opencl_matches_oracle_and_numba(trajectories, name):
+    out = trajectories(name, "heun", "opencl")
+    assert relative_error(out, trajectories(name, "heun", "oracle")) <= RTOL
+    assert relative_error(out, trajectories(name, "heun", "numba")) <= RTOL
+
+
+def test_more_than_thirty_dfun_arguments(network):
+    """Epileptor with the sigmoidal coupling: 6 states, 2 coupling terms, 18 + 5 parameters.
+
+    CPython compiles a call with more than 30 positional arguments into a star-args call,
+    which Numba cannot inline; the Numba template therefore passes dfun three tuples. (The
+    Larter-Breakspear cases above, 40 values, are the other instance.)
+    """
+    model = load_model("epileptor")
+    spec = kernel_spec(model, coupling="sigmoidal", integrator="heun", stochastic=False)
+    assert len(model.states) + len(model.coupling_terms) + len(spec.parameter_names) - 1 > 30
+    case = Case("sigmoidal", dt=0.05, n_steps=2000,
+                params={"global_coupling": 1.0, "coupling.sigma": 1.0, "Kvf": 0.5, "Kf": 0.5,
+                        "Ks": -0.2})
+    initial = initial_state(model, N_REGIONS, case.perturbation, seed=31)
+    out = run_target(network, model, case, target="numba", integrator="heun", initial=initial)
+    ref = run_oracle(network, model, case, integrator="heun", initial=initial)
+    assert not out.diverged[0] and not ref.diverged
+    assert relative_error(out.raw[0], ref.raw) <= RTOL
+
+
+@pytest.fixture(scope="module")
+def noisy_epileptor(network):
+    """Stochastic heun on Epileptor: the oracle's trajectory for seeds 5 and 6."""
+    model, case = load_model("epileptor"), CASES["epileptor"]
+    initial = initial_state(model, N_REGIONS, case.perturbation, seed=41)
+    refs = {seed: run_oracle(network, model, case, integrator="heun", initial=initial,
+                             noise=EPILEPTOR_NOISE, seed=seed, sim_index=3).raw
+            for seed in (5, 6)}
+    return SimpleNamespace(model=model, case=case, initial=initial, refs=refs)
+
+
+@pytest.mark.parametrize("target", ["numba", pytest.param("opencl", marks=needs_opencl)])
+def test_same_seed_same_noisy_trajectory_on_every_target(network, noisy_epileptor, target):
+    """Six noisy variables (two Philox blocks): same seed and simulation index, same
+    trajectory as the oracle; another seed, another trajectory."""
+    ref = noisy_epileptor.refs[5]
+    assert relative_error(noisy_epileptor.refs[6], ref) > 1e-3
+    out = run_target(network, noisy_epileptor.model, noisy_epileptor.case, target=target,
+                     integrator="heun", initial=noisy_epileptor.initial, stochastic=True,
+                     noise=EPILEPTOR_NOISE, seed=5, sim_index=[3])
+    assert not out.diverged[0]
+    assert relative_error(out.raw[0], ref) <= RTOL
+
+
+@pytest.fixture(scope="module")
+def rate_driven(tmp_path_factory, network):
+    """ReducedWongWang with ``bold: H`` (an auxiliary that reads the coupling input) and the
+    oracle's BOLD of it, of the shipped ``bold: S``, and of H without the input in the drive."""
+    folder = tmp_path_factory.mktemp("rww")
+    model = load_model(model_variant("rww", RATE_DRIVEN_BOLD, folder))
+    case = Case("linear", dt=0.1, n_steps=2000, params={"global_coupling": 0.5})
+    initial = initial_state(model, N_REGIONS, case.perturbation, seed=17)
+
+    def oracle_bold(variant):
+        ref = run_oracle(network, variant, case, integrator="heun", initial=initial,
+                         raw_period=0, bold_period=100, bold_substeps=10, dt_bold_s=1e-3,
+                         balloon=balloon_preset("friston2003"))
+        assert not ref.diverged
+        return ref.bold
+
+    return dict(model=model, case=case, initial=initial, bold=oracle_bold(model),
+                bold_of_s=oracle_bold(load_model("rww")),
+                without_input=oracle_bold(load_model(model_variant(
+                    "rww", RATE_WITHOUT_INPUT_BOLD, folder))))
+
+
+@pytest.mark.parametrize("target", ["numba", pytest.param("opencl", marks=needs_opencl)])
+def test_bold_observable_reads_auxiliaries_and_coupling(network, rate_driven, target):
+    """A drive that reads an auxiliary (H), which reads the coupling input, on every target."""
+    ref = rate_driven["bold"]
+    # the comparison can fail: the drive matters, and so does the network input inside it
+    assert relative_error(rate_driven["bold_of_s"], ref) > 1e-2
+    assert relative_error(rate_driven["without_input"], ref) > 1e-3
+    out = run_target(network, rate_driven["model"], rate_driven["case"], target=target,
+                     integrator="heun", initial=rate_driven["initial"], monitors=("bold",),
+                     bold_period_s=0.01, bold_dt_s=1e-3)
+    assert out.bold.shape == (1, 20, N_REGIONS)
+    assert relative_error(out.bold[0], ref) <= RTOL
 
 
 def test_network_input_matters(network):

@@ -8,10 +8,14 @@ three speed groups need 201, 101 and 51 history slots.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from brainsweep import codegen, connectome
 from brainsweep.backends.base import ShardInputs
@@ -21,14 +25,15 @@ from brainsweep.backends.cuda_target import (
     layout_shard,
     resident_warps,
 )
-from brainsweep.errors import PlanError
+from brainsweep.errors import InputError, PlanError
+from brainsweep.simulate import check_host_memory, host_memory, study_plan
 from brainsweep.simulate.plan import delay_horizon, plan_shard, speed_order
 
 WEIGHTS = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
 LENGTHS = np.array([[0.0, 10.0, 10.0], [10.0, 0.0, 20.0], [1000.0, 10.0, 0.0]])
 SPEEDS = np.array([2.0, 1.0, 2.0, 1.0, 4.0])
-TVB68 = Path(__file__).resolve().parents[2] / "resources" / "tvb-connectivity" / \
-    "connectivity_68.zip"
+ROOT = Path(__file__).resolve().parents[2]
+TVB68 = ROOT / "resources" / "tvb-connectivity" / "connectivity_68.zip"
 
 
 def small_plan(**options):
@@ -150,3 +155,77 @@ def test_threads_per_simulation_fill_the_device_in_one_wave():
     assert choose_node_parts(131072, 132, 32) == 1
     assert choose_node_parts(1024, 132, 32) == 16  # capped: blocks of 512 threads
     assert choose_node_parts(1, 1, 1) == 1
+
+
+def tiny_settings() -> dict:
+    """The simulate sections of config/studies/tiny.yaml (the coupling is the schema default)."""
+    config = yaml.safe_load((ROOT / "config" / "studies" / "tiny.yaml").read_text())
+    config.setdefault("coupling", {"name": "linear", "parameters": {}})
+    return config
+
+
+def test_host_memory_by_hand_and_refusal_with_the_numbers():
+    """5 simulations, 2 BOLD frames of 3 nodes, float32, 2 running at once.
+
+    Outputs: 5 x 2 x 3 x (4 computed + 4 saved) = 240 bytes. Each running simulation holds
+    the plan's per-simulation bytes with a doubled ring buffer (240 + 12 x 402), less its
+    24 output bytes (counted above), plus (N, N) delay and weight tables 9 x (4 + 4) = 72.
+    """
+    plan = small_plan()
+    need = host_memory(plan, concurrent=2)
+    assert (need.outputs, need.working, need.tables) == (240, 2 * (240 + 12 * 402 - 24 + 72), 216)
+    assert need.total == 240 + 10224 + 216 == 10680
+    assert host_memory(plan, concurrent=64).concurrent == 5  # never more than the shard
+    # a CPU ring buffer over every tract (the unweighted 1000 mm one: 10001 slots at 1 m/s)
+    every_tract = delay_horizon(np.ones((3, 3)), LENGTHS, 1.0, 0.1)
+    wide = host_memory(plan, concurrent=2, history_slots=every_tract)
+    assert wide.working - need.working == 2 * 12 * 2 * (10001 - 201)
+    assert host_memory(plan, concurrent=2, history_slots=5) == need  # never below the plan
+    assert check_host_memory(plan, 10680, concurrent=2) == need
+    with pytest.raises(PlanError) as error:
+        check_host_memory(plan, 10679, concurrent=2, where="the job's memory")
+    message = str(error.value)
+    for expected in ("shard of 5 simulations needs 0.0 MiB (10680 B)",
+                     "the job's memory allows 0.0 MiB (10679 B)", "5 x 2 BOLD frames x 3 nodes",
+                     "2 simulation(s) at once", "201 slots", "at most 4 simulations fit",
+                     "shards.count"):
+        assert expected in message, (expected, message)
+    # the advice is right: the first 4 simulations fit where the 5 did not
+    smaller = plan_shard(WEIGHTS, LENGTHS, SPEEDS[:4], dt=0.1, n_states=1, n_cvars=1,
+                         n_params=3, frames=(0, 4, 2))
+    assert check_host_memory(smaller, 10679, concurrent=2).total <= 10679
+
+
+def test_study_plan_of_the_tiny_study(hcp_connectome):
+    """Shard 1 of the tiny study: 2 simulations at 4 and 12 m/s, 41 BOLD frames of 30 s."""
+    settings = tiny_settings()
+    rows = np.array([2, 3])  # (24, 4) and (24, 12)
+    plan = study_plan(settings, hcp_connectome.weights, hcp_connectome.lengths, rows)
+    assert plan.frames == (0, 0, 41) and plan.n_nodes == 80 and plan.real_bytes == 4
+    assert plan.sim_index.tolist() == [2, 3] and plan.group_speeds.tolist() == [4.0, 12.0]
+    assert plan.horizon == delay_horizon(hcp_connectome.weights, hcp_connectome.lengths, 4.0,
+                                         0.144)
+    settings["sweep"] = {"speed": [-1.0, 2.0]}
+    with pytest.raises(InputError) as error:
+        study_plan(settings, hcp_connectome.weights, hcp_connectome.lengths, rows[:1] - 2)
+    assert error.value.field == "sweep.speed" and "positive" in str(error.value)
+
+
+def test_simulate_stage_refuses_a_shard_larger_than_its_memory(tmp_path, hcp_connectome):
+    """The CLI plans before it compiles: exit 2, the numbers, and no output at all."""
+    np.savez(tmp_path / "conn.npz", weights=hcp_connectome.weights,
+             lengths=hcp_connectome.lengths)
+    settings = {key: tiny_settings()[key] for key in ("model", "coupling", "integration",
+                                                      "simulation", "monitors", "sweep",
+                                                      "shards")}
+    out = tmp_path / "sims" / "shard-0.npz"
+    result = subprocess.run(
+        [sys.executable, "-m", "brainsweep.cli", "simulate", "--settings", json.dumps(settings),
+         "--connectome", str(tmp_path / "conn.npz"), "--shard", "0", "--out", str(out),
+         "--memory-mb", "0.05"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: shard of 2 simulations needs ")
+    assert "the job's memory allows 0.0 MiB (52428 B)" in line
+    assert "2 x 41 BOLD frames x 80 nodes" in line and "at most 0 simulations fit" in line
+    assert not out.parent.exists()

@@ -114,6 +114,7 @@ def submit_with_fake_slurm(repo_root: Path, fake_bin: Path, work: Path, config: 
     for stub in ("results/connectome/hcp-aal2-cortical.npz",
                  "results/connectome/hcp-aal2-cortical.npz.json",
                  "results/connectome/hcp-aal2-cortical.png",
+                 "results/connectome/hcp-aal2-cortical.png.json",
                  "results/kernels/montbrio/numba.py", "results/kernels/montbrio/cuda.cu"):
         (work / stub).parent.mkdir(parents=True, exist_ok=True)
         (work / stub).write_text("stand-in\n")

@@ -31,12 +31,11 @@ def recovery_run(tmp_path_factory, repo_root) -> Path:
     work = tmp_path_factory.mktemp("recovery")
     for name in ("resources", "config"):
         (work / name).symlink_to(repo_root / name)
-    # --replace-workflow-config: the study is self-contained; merged into config/config.yaml
-    # it would inherit the default study's MontbrioPazoRoxin parameters
+    # the study file alone is the config: nothing of the default (MontbrioPazoRoxin) study
+    # leaks into this ReducedWongWang one
     result = subprocess.run(
         [SNAKEMAKE, "-s", str(repo_root / "Snakefile"), "-d", str(work), "-j2",
-         "--configfile", str(repo_root / "config" / "studies" / f"{STUDY}.yaml"),
-         "--replace-workflow-config"],
+         "--configfile", str(repo_root / "config" / "studies" / f"{STUDY}.yaml")],
         capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     return work
@@ -95,3 +94,6 @@ def test_report_agrees_with_the_scores_and_the_truth_shard(recovery_run):
 def test_landscape_figure_is_written(recovery_run):
     figure = recovery_run / "results" / "figures" / STUDY / "recovery_landscape.png"
     assert figure.stat().st_size > 5000
+    sidecar = json.loads(Path(f"{figure}.json").read_text())
+    assert sidecar["figure"] == "recovery_landscape" and sidecar["recovered"] is True
+    assert {"scores", "empirical"} <= set(sidecar["inputs"])

@@ -74,9 +74,6 @@ def test_every_output_has_a_provenance_sidecar(one_shard_run):
     checked = []
     for output in _outputs(results):
         relative = output.relative_to(one_shard_run)
-        if output.suffix == ".png":
-            # figures are drawn from outputs that have sidecars; they carry none themselves
-            continue
         if relative.parts[1] == "kernels":
             # generated source: its header names the package version, model and spec hash
             head = output.read_text().splitlines()[:2]
@@ -97,7 +94,9 @@ def test_every_output_has_a_provenance_sidecar(one_shard_run):
             assert record["seed"] == 42 and record["target"] == "numba", relative
             assert record["device"], relative
         checked.append(relative.parts[1])
-    assert {"connectome", "empirical", "sims", "bold", "fit"} <= set(checked)
+    assert {"connectome", "empirical", "sims", "bold", "fit", "figures"} <= set(checked)
+    figures = [path for path in _outputs(results) if path.suffix == ".png"]
+    assert len(figures) == 4  # connectome overview, landscape, FC and FCD at the best fit
 
 
 def _sha256(path: Path) -> str:

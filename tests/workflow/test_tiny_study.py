@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 SNAKEMAKE = shutil.which("snakemake")
 pytestmark = pytest.mark.skipif(SNAKEMAKE is None, reason="snakemake is not installed")
+FIGURES = ("heatmap_fc_corr_speed_global_coupling.png", "fc_comparison.png",
+           "fcd_distribution.png")
 
 
 def snakemake(repo: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
@@ -49,8 +54,20 @@ def test_tiny_study_produces_scores_best_fit_and_figures(tiny_run):
     assert finite.notna().all() and finite.between(-1, 1).all()
     best = json.loads((fit / "best.json").read_text())
     assert best["best_fit"]["fc_corr"] == pytest.approx(finite.max())
-    for name in ("heatmap_fc_corr_speed_global_coupling.png", "fc_comparison.png"):
-        assert (tiny_run / "results" / "figures" / "tiny" / name).stat().st_size > 1000
+    # the uncertainty across the 7 HCP subjects, at the best fit and of the best parameters
+    subjects = [column for column in scores.columns if column.startswith("fc_corr_")]
+    assert len(subjects) == 7 and best["per_subject_fc_corr"]["n"] == 7
+    at_best = scores.loc[scores["sim_index"] == best["best_fit"]["sim_index"], subjects]
+    assert best["per_subject_fc_corr"]["std"] == pytest.approx(
+        float(at_best.iloc[0].std(ddof=1)), rel=1e-6)
+    chosen = best["best_per_subject"]["parameters"]["global_coupling"]
+    assert chosen["n"] == 7 and {chosen["min"], chosen["max"]} <= {18.0, 24.0}
+    for name in FIGURES:
+        figure = tiny_run / "results" / "figures" / "tiny" / name
+        assert figure.stat().st_size > 1000
+        sidecar = json.loads(Path(f"{figure}.json").read_text())
+        assert sidecar["output"]["sha256"] and sidecar["config_sha256"]
+        assert sidecar["best"]["sim_index"] == best["best_fit"]["sim_index"]
 
 
 def test_every_output_has_a_provenance_sidecar(tiny_run):
@@ -81,12 +98,34 @@ def test_rerun_has_nothing_to_do(tiny_run, repo_root):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_dry_run_of_every_study_config(workdir, repo_root):
-    configs = [repo_root / "config" / "config.yaml",
-               *sorted((repo_root / "config" / "studies").glob("*.yaml"))]
-    for config in configs:
-        result = snakemake(repo_root, workdir, "-n", "-j1", "--configfile", str(config))
-        assert result.returncode == 0, f"{config.name}: {result.stderr[-2000:]}"
+# the model keys the schema fills in when a study leaves them out
+MODEL_DEFAULTS = {"parameters": {}, "noise": {}, "initial": {}, "coupling_terms": None}
+
+
+def kernel_model_settings(dry_run_output: str) -> dict | None:
+    """The model section the generate_kernel rule passes (`snakemake -n -p` prints it)."""
+    found = re.search(r"brainsweep kernels --settings '(\{.*?\})' --target", dry_run_output)
+    return None if found is None else json.loads(found.group(1))["model"]
+
+
+@pytest.mark.parametrize("study", [None, *sorted(
+    path.name for path in (Path(__file__).resolve().parents[2] / "config" / "studies")
+    .glob("*.yaml"))])
+def test_dry_run_of_every_study_config(workdir, repo_root, study):
+    """`snakemake -n` of the default study and of every file in config/studies/ (as CI runs
+    them); a study given with --configfile is that study alone, never merged into the
+    default one: the kernel is generated from exactly its model section."""
+    if study is None:
+        config = repo_root / "config" / "config.yaml"
+        result = snakemake(repo_root, workdir, "-n", "-p", "-j1")
+    else:
+        config = repo_root / "config" / "studies" / study
+        result = snakemake(repo_root, workdir, "-n", "-p", "-j1", "--configfile", str(config))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{config.name}: {output[-3000:]}"
+    written = yaml.safe_load(config.read_text())
+    if "model" in written:
+        assert kernel_model_settings(output) == {**MODEL_DEFAULTS, **written["model"]}, study
 
 
 def test_config_failing_the_schema_is_refused(workdir, repo_root, tmp_path):
@@ -95,12 +134,45 @@ def test_config_failing_the_schema_is_refused(workdir, repo_root, tmp_path):
     bad.write_text(text.replace("dt: 0.144", "dt: -0.1"))
     result = snakemake(repo_root, workdir, "-n", "-j1", "--configfile", str(bad))
     assert result.returncode != 0
-    assert "dt" in result.stderr and "-0.1" in result.stderr
+    output = result.stdout + result.stderr  # Snakemake prints the error to either
+    assert "dt" in output and "-0.1" in output
+
+
+def test_report_holds_every_figure_with_its_caption_and_the_config(tiny_run, repo_root):
+    """`snakemake --report report.html` on the finished tiny study (no job reruns)."""
+    result = snakemake(repo_root, tiny_run, "--report", "report.html", "--configfile",
+                       str(repo_root / "config" / "studies" / "tiny.yaml"))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    html = (tiny_run / "report.html").read_text()
+    for name in (*FIGURES, "hcp-aal2-cortical.png", "scores.csv"):
+        assert name in html, name
+    for caption in ("Score landscape of study", "Functional connectivity at the best fit",
+                    "Functional connectivity dynamics at the best fit",
+                    "The group structural connectome"):
+        assert caption in html, caption
+    # the study's configuration as run, in the report's description: the study file's keys
+    # with the schema's defaults filled in, and nothing of the default study
+    found = re.search(r'var workflow_desc = ("(?:[^"\\]|\\.)*");', html)
+    description = json.loads(found.group(1))
+    assert "brainsweep study <tt class=\"docutils literal\">tiny</tt>" in description
+    block = re.search(r'<pre class="literal-block">\n(.*?)</pre>', description, re.S)
+    shown = json.loads(unescape(block.group(1)))
+    study = yaml.safe_load((repo_root / "config" / "studies" / "tiny.yaml").read_text())
+    assert shown == merged_with(shown, study)
+    assert shown["sweep"] == study["sweep"] and shown["fit"] == {"metric": "fc_corr"}
+
+
+def merged_with(base: dict, update: dict) -> dict:
+    """``base`` with ``update``'s keys written over it, recursively."""
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = merged_with(base.get(key) or {}, value) if isinstance(value, dict) else value
+    return out
 
 
 def test_cli_help_lists_every_stage():
     result = subprocess.run([sys.executable, "-m", "brainsweep.cli", "--help"],
                             capture_output=True, text=True, check=True)
     for command in ("connectome", "empirical", "kernels", "simulate", "bold", "fit",
-                    "figures", "models", "info"):
+                    "figures", "recovery", "models", "info"):
         assert command in result.stdout

@@ -34,11 +34,15 @@ import numpy as np
 
 __all__ = [
     "BENCH_SIZES",
+    "RATEML_BYTES_PER_SIM",
     "BenchRow",
+    "ScalingRow",
     "bench_grid",
     "floor_bytes_per_sim_step",
+    "format_scaling",
     "format_table",
     "run_bench",
+    "run_scaling",
 ]
 
 BENCH_SIZES = (1024, 8192, 32768, 131072)
@@ -49,6 +53,8 @@ NOISE_D = 1e-3  # rad²/ms: small phase noise; the stochastic path is what is ti
 # Device-to-device copy bandwidth (bytes read + written) measured on an H200 of this
 # workplace (/work/.library/device/KINDS.md, 2026-11-04): the practical DRAM ceiling.
 COPY_BANDWIDTH = {"cuda": 4.3e12, "opencl": 4.3e12}
+# RateML's generated kernels keep 4096 float32 history slots per node (the issue's reference)
+RATEML_BYTES_PER_SIM = 4096 * 68 * 4
 _CONNECTOME = Path(__file__).resolve().parents[2] / "resources" / "tvb-connectivity" / \
     "connectivity_68.zip"  # the checkout's copy of TVB's data
 
@@ -166,6 +172,74 @@ def run_bench(target: str, sizes: Sequence[int] = BENCH_SIZES, *, n_steps: int =
     return rows
 
 
+@dataclass(frozen=True)
+class ScalingRow:
+    """The benchmark grid of P simulations split into one shard per GPU."""
+
+    n_gpus: int
+    n_sims: int
+    n_steps: int
+    wall_s: float  # release of the workers to the last shard's end (copies included)
+    kernel_s: float  # the slowest shard's run_s (uploads, launches, synchronisation)
+    sim_steps_per_s: float  # P x steps / wall_s
+    speedup: float | None  # over the 1-GPU row of the same P
+    diverged: int
+
+
+def run_scaling(sizes: Sequence[int], gpus: Sequence[int], *, n_steps: int = BENCH_STEPS,
+                target: str = "cuda", device: str | None = None,
+                connectome_path: str | Path | None = None, seed: int = 5
+                ) -> list[ScalingRow]:
+    """The benchmark problem of each size P split over 1, 2, ... GPUs (one process each).
+
+    The grid is the benchmark's (speeds vary slowest); shard k of n gets the k-th contiguous
+    block of rows, as ``shards.count`` splits a study, with their global indices. Runs through
+    :func:`brainsweep.reproduce.multigpu.run_sharded`: with the cuda target each process
+    gets its own GPU; other targets (a CPU dry run) share the host.
+    """
+    from dataclasses import asdict as fields
+
+    from brainsweep.reproduce.multigpu import run_sharded
+    from brainsweep.reproduce.settings import ModelCase
+
+    case = ModelCase(label="Kuramoto (bench)", model="kuramoto", coupling="kuramoto",
+                     noise={"theta": NOISE_D}, global_coupling=COUPLING_RANGE,
+                     initial_uniform=(0.0, 2 * np.pi))
+    job = {"connectome": str(connectome_path or _CONNECTOME), "case": fields(case),
+           "target": target, "device": None if target == "cuda" else device,
+           "n_steps": n_steps,
+           "settings": {"dt": 0.1, "integrator": "euler", "dtype": "float32", "seed": seed,
+                        "speeds": [1.0, 10.0, N_SPEEDS]}}
+    rows = []
+    for n_sims in sizes:
+        grid = bench_grid(n_sims)
+        single = None
+        for n_gpus in gpus:
+            result = run_sharded(job, grid, n_gpus, target=target)
+            rate = n_sims * n_steps / result["wall_s"]
+            if n_gpus == 1:
+                single = rate
+            rows.append(ScalingRow(
+                n_gpus=n_gpus, n_sims=n_sims, n_steps=n_steps, wall_s=result["wall_s"],
+                kernel_s=max(s["timings"]["run_s"] for s in result["shards"]),
+                sim_steps_per_s=rate, speedup=rate / single if single else None,
+                diverged=sum(s["diverged"] for s in result["shards"])))
+    return rows
+
+
+def format_scaling(rows: Sequence[ScalingRow]) -> str:
+    """The scaling rows as a fixed-width text table."""
+    header = (f"{'GPUs':>4} {'P':>7} {'steps':>6} {'wall s':>7} {'kernel s':>8} "
+              f"{'Msim-steps/s':>13} {'speedup':>7} {'diverged':>8}")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        speedup = "-" if r.speedup is None else f"{r.speedup:.2f}"
+        lines.append(f"{r.n_gpus:>4} {r.n_sims:>7} {r.n_steps:>6} {r.wall_s:>7.2f} "
+                     f"{r.kernel_s:>8.2f} {r.sim_steps_per_s / 1e6:>13.4g} {speedup:>7} "
+                     f"{r.diverged:>8}")
+    return "\n".join(lines)
+
+
 def format_table(rows: Sequence[BenchRow]) -> str:
     """The rows as a fixed-width text table."""
     header = (f"{'target':<7} {'P':>7} {'steps':>6} {'Msim-steps/s':>13} {'s/40k steps':>11} "
@@ -191,10 +265,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bandwidth", type=float,
                         help="device copy bandwidth in bytes/s for the floor column")
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--gpus", type=int, nargs="+",
+                        help="instead: split each size over these GPU counts (one process "
+                             "and shard per GPU) and print the scaling table")
 
 
 def main_from_args(args: argparse.Namespace) -> None:
     """Run the benchmark that ``args`` describe and print its table."""
+    if getattr(args, "gpus", None):
+        scaling = run_scaling(args.sizes, args.gpus, n_steps=args.steps, target=args.target,
+                              device=args.device)
+        print(f"# {args.target}, benchmark grid split into one shard per GPU (process); "
+              f"host {platform.node()}")
+        print(format_scaling(scaling))
+        if args.json:
+            Path(args.json).write_text(json.dumps([asdict(r) for r in scaling], indent=1))
+        return
     rows = run_bench(args.target, args.sizes, n_steps=args.steps, device=args.device,
                      bandwidth=args.bandwidth)
     from brainsweep.backends import get_target
@@ -203,5 +289,10 @@ def main_from_args(args: argparse.Namespace) -> None:
     print(f"# Kuramoto, TVB connectivity_68, dt 0.1 ms, stochastic Euler, float32, "
           f"{N_SPEEDS} speeds 1-10 m/s x couplings {COUPLING_RANGE}; host {platform.node()}")
     print(format_table(rows))
+    per_sim = [r.bytes_per_sim for r in rows if r.bytes_per_sim is not None]
+    if per_sim:
+        print(f"# RateML keeps 4096 float32 history slots x 68 nodes: "
+              f"{RATEML_BYTES_PER_SIM / 1024:.0f} KiB/sim; here {per_sim[0] / 1024:.1f} KiB/sim "
+              f"({per_sim[0] / RATEML_BYTES_PER_SIM:.1%} of it)")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1))

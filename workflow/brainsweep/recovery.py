@@ -11,8 +11,9 @@ of the truth along every planted axis. The workflow pieces:
   (:func:`truth_path`) by the rule ``simulate_truth``;
 * the empirical stage reads that shard with ``format: simulated``
   (:mod:`brainsweep.empirical`) and carries the truth in its output;
-* :func:`run_stage` (``python -m brainsweep.recovery``): ``scores.csv`` + the empirical output
-  → ``results/fit/{study}/recovery.json`` and a landscape figure with the truth marked.
+* :func:`run_stage` (``brainsweep recovery``, the rule ``evaluate_recovery``): ``scores.csv``
+  + the empirical output → ``results/fit/{study}/recovery.json`` and a landscape figure with
+  the truth marked, each with a provenance sidecar.
 
 Example
 -------
@@ -44,6 +45,7 @@ from brainsweep.errors import BrainsweepError, InputError
 
 __all__ = [
     "RECOVERY_DEFAULTS",
+    "add_arguments",
     "evaluate",
     "main",
     "plot_landscape",
@@ -347,7 +349,8 @@ def run_stage(scores: str | os.PathLike, empirical: str | os.PathLike,
     metric
         The score that picks the best fit (the study's ``fit.metric``).
     figure
-        Also draw :func:`plot_landscape` of the first two truth axes here.
+        Also draw :func:`plot_landscape` of the first two truth axes here (with one planted
+        axis, :func:`plot_profile`), with its own provenance sidecar.
     """
     from brainsweep.figures.plots import read_scores
     from brainsweep.io import load_npz, provenance, write_json, write_sidecar
@@ -381,9 +384,12 @@ def run_stage(scores: str | os.PathLike, empirical: str | os.PathLike,
     write_sidecar(path, record)
     names = list(truth)
     if figure is not None and len(names) >= 2:
-        plot_landscape(table, report, names[-1], names[0], figure)
+        drawn = plot_landscape(table, report, names[-1], names[0], figure)
     elif figure is not None:
-        plot_profile(report, names[0], figure)
+        drawn = plot_profile(report, names[0], figure)
+    if figure is not None:
+        write_sidecar(drawn, {**record, "figure": "recovery_landscape",
+                              "recovered": report["recovered"], "best": report["best"]})
     return path
 
 
@@ -410,21 +416,43 @@ def plot_profile(report: Mapping[str, Any], name: str, path: str | os.PathLike, 
     return save_figure(figure, path, dpi=dpi)
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"--settings is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("--settings must be a JSON object")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``brainsweep recovery`` (and ``python -m brainsweep.recovery``)."""
+    parser.add_argument("--settings", required=True, type=_json_object,
+                        help="the study's recovery: section as a JSON object (truth, seed, "
+                             "replicas, tolerance_steps)")
+    parser.add_argument("--metric", default="fc_corr",
+                        help="the metric that picks the best fit: the study's fit.metric")
+    parser.add_argument("--scores", required=True, help="scores.csv of the fit stage")
+    parser.add_argument("--empirical", required=True,
+                        help="the empirical stage's .npz built from the truth shard "
+                             "(format: simulated); the planted truth is read from it")
+    parser.add_argument("--out", required=True, help="output recovery.json")
+    parser.add_argument("--figure",
+                        help="also draw the landscape with truth and best fit marked here "
+                             "(.png, .pdf or .svg)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m brainsweep.recovery``: the recovery report of a fitted study."""
+    """``python -m brainsweep.recovery``: the same as ``brainsweep recovery``."""
     parser = argparse.ArgumentParser(prog="python -m brainsweep.recovery",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--settings", required=True, help="the recovery: section as JSON")
-    parser.add_argument("--metric", default="fc_corr", help="the fit's metric")
-    parser.add_argument("--scores", required=True, help="scores.csv of the fit stage")
-    parser.add_argument("--empirical", required=True, help="the empirical output of the truth")
-    parser.add_argument("--out", required=True, help="recovery.json")
-    parser.add_argument("--figure", help="landscape figure (png/pdf/svg)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        run_stage(args.scores, args.empirical, json.loads(args.settings), args.out,
+        run_stage(args.scores, args.empirical, args.settings, args.out,
                   metric=args.metric, figure=args.figure)
-    except (BrainsweepError, json.JSONDecodeError) as error:
+    except BrainsweepError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

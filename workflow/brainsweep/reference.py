@@ -15,6 +15,8 @@ by a renderer, and nothing here comes from a template. One step ``n`` (time ``n 
 4. monitors read the new state: raw every ``raw_period`` steps, the temporal average over
    each ``tavg_period``, and the Balloon-Windkessel model, driven by the model's ``bold``
    observable averaged over ``bold_substeps`` steps, sampled every ``bold_period`` steps.
+   The observable is evaluated on the new state; where it reads auxiliaries or coupling
+   terms, these take the new state and the coupling input held over step ``n``.
 """
 
 from __future__ import annotations
@@ -91,11 +93,16 @@ def simulate_one(
     coupling_params = {name: params[f"coupling.{name}"] for name in coupling.parameter_names}
     columns = np.arange(n_nodes)
 
-    def dfun(state: np.ndarray, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    def environment(state: np.ndarray, inputs: dict[str, np.ndarray]) -> dict:
+        """Parameters, coupling inputs, the state and every auxiliary, by name."""
         env = {**model_params, **inputs}
         env.update(zip(state_names, state, strict=True))
         for name, expr in model.auxiliaries:
             env[name] = evaluate(expr, env)
+        return env
+
+    def dfun(state: np.ndarray, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        env = environment(state, inputs)
         return np.array([np.broadcast_to(evaluate(s.derivative, env), (n_nodes,))
                          for s in model.states])
 
@@ -171,8 +178,8 @@ def simulate_one(
                 tavg[done // tavg_period - 1] = tavg_sum / tavg_period
                 tavg_sum[:] = 0.0
         if bold_period > 0:
-            env = {**model_params, **dict(zip(state_names, x, strict=True))}
-            drive_sum += np.broadcast_to(evaluate(drive_expr, env), (n_nodes,))
+            drive = evaluate(drive_expr, environment(x, inputs))
+            drive_sum += np.broadcast_to(drive, (n_nodes,))
             if done % bold_substeps == 0:
                 hemo = euler_step(hemo, drive_sum / bold_substeps, dt_bold_s, balloon)
                 drive_sum[:] = 0.0

@@ -32,7 +32,7 @@ def spec_hash(spec: KernelSpec, target_name: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def generate(model, *, target: str = "numba", dtype: str = "float64", coupling="linear",
+def generate(model, *, target: str = "numba", dtype: str = "float64", coupling=None,
              integrator: str = "heun", stochastic: bool = True) -> str:
     """The kernel source text of ``model`` for ``target``.
 
@@ -41,6 +41,9 @@ def generate(model, *, target: str = "numba", dtype: str = "float64", coupling="
     model
         A :class:`~brainsweep.dsl.Model`, a shipped name, a ``.yaml`` or RateML ``.xml`` path,
         or a ready :class:`KernelSpec` (then the other options are ignored).
+    coupling
+        A shipped coupling name or a :class:`~brainsweep.dsl.Coupling`; None: the one the
+        model's file declares (RateML LEMS), else ``"linear"``.
 
     Examples
     --------

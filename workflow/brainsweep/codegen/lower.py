@@ -12,7 +12,7 @@ from brainsweep.codegen.render import ExpressionRenderer
 from brainsweep.codegen.spec import INTEGRATORS, KernelSpec
 from brainsweep.dsl import ir
 
-__all__ = ["KernelContext", "lower"]
+__all__ = ["KernelContext", "lower", "needed_inputs"]
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,15 @@ class KernelContext:
     stochastic: bool
     params: tuple[dict, ...]  # {name, var, index}
     states: tuple[dict, ...]  # {name, var, index, derivative, lower, upper}
-    auxiliaries: tuple[dict, ...]  # {var, expr}
+    auxiliaries: tuple[dict, ...]  # {var, expr}: those the derivatives read, in order
     terms: tuple[dict, ...]  # {name, var, cvar, state, pre, pre_reads_target, post, gx, xj}
     cvars: tuple[dict, ...]  # {index, state}: coupled state variables, history order
     speed_index: int
     bold_drive: str
+    # what the drive reads besides states and parameters, in evaluation order: the coupling
+    # terms (the inputs held over the step that produced the state) and the auxiliaries
+    bold_terms: tuple[dict, ...]  # the entries of terms the drive needs
+    bold_auxiliaries: tuple[dict, ...]  # {var, expr}, the auxiliaries the drive needs
     n_params: int
     n_states: int
     n_cvars: int
@@ -77,7 +81,11 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
             "lower": None if state.lower is None else render(ir.Num(state.lower)),
             "upper": None if state.upper is None else render(ir.Num(state.upper)),
         })
-    auxiliaries = [{"var": names[name], "expr": render(expr)} for name, expr in model.auxiliaries]
+    rendered = {name: {"var": names[name], "expr": render(expr)}
+                for name, expr in model.auxiliaries}
+    # only what a derivative reads, directly or through others (C compilers warn of the rest)
+    dfun_needs, _ = needed_inputs(model, *(s.derivative for s in model.states))
+    auxiliaries = [rendered[name] for name, _ in model.auxiliaries if name in dfun_needs]
 
     cvar_states = list(model.coupled_states)
     state_index = {s.name: i for i, s in enumerate(model.states)}
@@ -96,11 +104,31 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
     cvars = [{"index": i, "state": state_index[name]} for i, name in enumerate(cvar_states)]
 
     drive = model.observables.get("bold", ir.Sym(model.states[0].name))
+    aux_needed, terms_needed = needed_inputs(model, drive)
     return KernelContext(
         model_name=model.name, source=model.source, dtype=spec.dtype,
         integrator=spec.integrator, n_stages=INTEGRATORS[spec.integrator][0],
         stochastic=spec.stochastic, params=tuple(params), states=tuple(states),
         auxiliaries=tuple(auxiliaries), terms=tuple(terms), cvars=tuple(cvars),
-        speed_index=speed_index, bold_drive=render(drive), n_params=speed_index + 1,
-        n_states=len(states), n_cvars=len(cvars),
+        speed_index=speed_index, bold_drive=render(drive),
+        bold_terms=tuple(t for t in terms if t["name"] in terms_needed),
+        bold_auxiliaries=tuple(rendered[name] for name, _ in model.auxiliaries
+                               if name in aux_needed),
+        n_params=speed_index + 1, n_states=len(states), n_cvars=len(cvars),
     )
+
+
+def needed_inputs(model, *exprs: ir.Expr) -> tuple[set[str], set[str]]:
+    """The auxiliaries and coupling terms ``exprs`` read, directly or through auxiliaries."""
+    definitions = dict(model.auxiliaries)
+    term_names = {t.name for t in model.coupling_terms}
+    auxiliaries: set[str] = set()
+    direct = set().union(*(ir.symbols(e) for e in exprs))
+    pending = list(direct)
+    while pending:
+        name = pending.pop()
+        if name in definitions and name not in auxiliaries:
+            auxiliaries.add(name)
+            pending.extend(ir.symbols(definitions[name]))
+    reads = direct.union(*(ir.symbols(definitions[a]) for a in auxiliaries))
+    return auxiliaries, reads & term_names

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from brainsweep.dsl import Coupling, Model, load_coupling, load_model
 from brainsweep.errors import InputError
 
-__all__ = ["INTEGRATORS", "KernelSpec", "kernel_spec"]
+__all__ = ["DEFAULT_COUPLING", "INTEGRATORS", "KernelSpec", "kernel_spec"]
 
 # name -> (stages of dfun per step, has a stochastic form). Stochastic forms add TVB's
 # additive noise sqrt(2 D dt) z; the coupling is held fixed over each step, as TVB does.
@@ -33,10 +33,19 @@ class KernelSpec:
                 *(f"coupling.{p}" for p in self.coupling.parameter_names), "speed")
 
 
-def kernel_spec(model, *, coupling="linear", integrator: str = "heun", stochastic: bool = True,
+DEFAULT_COUPLING = "linear"
+
+
+def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: bool = True,
                 dtype: str = "float64") -> KernelSpec:
-    """Build and check a :class:`KernelSpec` from names or objects."""
+    """Build and check a :class:`KernelSpec` from names or objects.
+
+    ``coupling=None`` takes the coupling the model's own file declares (a RateML LEMS file's
+    coupling type), else ``"linear"``.
+    """
     model = load_model(model)
+    if coupling is None:
+        coupling = model.default_coupling or DEFAULT_COUPLING
     coupling = load_coupling(coupling)
     if integrator not in INTEGRATORS:
         raise InputError(f"unknown integrator {integrator!r}; known: {sorted(INTEGRATORS)}",

@@ -92,8 +92,10 @@ class LemsImport:
     model
         The model, as :func:`brainsweep.dsl.load_model` returns it.
     coupling
-        The file's network coupling function, or None when it declares none. Pass it as
-        ``coupling=`` to :func:`brainsweep.simulate.run` to run the file unchanged.
+        The file's network coupling function, or None when it declares none. It is also the
+        model's ``default_coupling``: :func:`brainsweep.simulate.run` and
+        :func:`brainsweep.codegen.kernel_spec` use it when the caller names no coupling, so
+        the file runs unchanged.
     global_coupling_range, speed_range
         The sweep ranges the file declares (``Parameter dimension='lo, hi'``), if any.
     speed
@@ -463,12 +465,13 @@ class _LemsReader:
             extra = time_derivatives[len(states)]
             raise self.fail(extra, "more <TimeDerivative> elements than state variables")
 
-        # observables: expressions of states and parameters only (what the BOLD drive reads)
+        # observables: what the BOLD drive reads (states, parameters, derived variables and
+        # the coupling input)
         observables = {}
         exposures = derivatives.find_all("Exposure")
         for element in exposures[:1]:
             text = element.attrs.get("dimension") or self.attr(element, "name")
-            observables["bold"] = self.expression(element, text, param_names | set(state_names))
+            observables["bold"] = self.expression(element, text, known)
 
         description = " ".join(root.attrs.get("description", "").split())
         model = Model(
@@ -482,6 +485,7 @@ class _LemsReader:
             description=description,
             references=(f"RateML LEMS XML: {self.path.name}", RATEML_REFERENCE),
             source=str(self.path),
+            default_coupling=coupling_obj,
         )
         return LemsImport(model=model, coupling=coupling_obj,
                           global_coupling_range=sweeps.get(_GLOBAL_COUPLING),

@@ -2,8 +2,10 @@
 
 A model is data: parameters (default, unit, range, description), state variables (initial
 value, bounds, noise), derivatives as expressions, the coupling terms (which state variable's
-delayed values each reads) and the observables (what drives BOLD and what the temporal average
-records). See ``kernels/models/montbrio.yaml`` for a documented example.
+delayed values each reads), auxiliaries (named intermediate expressions) and the observables
+(``bold``: what drives the BOLD monitor, which may read auxiliaries and coupling terms; the
+temporal average records every state variable). See ``kernels/models/montbrio.yaml`` for a
+documented example.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brainsweep.dsl import ir
 from brainsweep.dsl.parse import parse_expression
 from brainsweep.dsl.yamlsource import LinedYaml, read_lined_yaml
 from brainsweep.errors import InputError
 
+if TYPE_CHECKING:
+    from brainsweep.dsl.coupling import Coupling
+
 __all__ = [
+    "OBSERVABLES",
     "CouplingTerm",
     "Model",
     "Parameter",
@@ -29,6 +35,10 @@ __all__ = [
     "model_from_yaml",
 ]
 
+# Observables a model may define: an expression of states, parameters, coupling terms and
+# auxiliaries, evaluated on each new state (coupling terms: the input held over the step that
+# produced it). ``bold`` drives the Balloon-Windkessel model (default: the first state).
+OBSERVABLES = ("bold",)
 _RESERVED = {"t", "dt", "N", "gx", "x_i", "x_j", *ir.CONSTANTS, *ir.FUNCTIONS, "where"}
 
 
@@ -87,6 +97,9 @@ class Model:
     description: str = ""
     references: tuple[str, ...] = ()
     source: str = ""
+    # The coupling function the model's own file declares (RateML's LEMS files do; the YAML
+    # files leave it to the study): what kernel_spec and simulate.run use when given none.
+    default_coupling: Coupling | None = None
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -318,6 +331,9 @@ def model_from_mapping(doc: LinedYaml) -> Model:
 
     observables = {}
     for name, text in (data.get("observables") or {}).items():
+        if name not in OBSERVABLES:
+            raise InputError(f"unknown observable {name!r}; known: {list(OBSERVABLES)}",
+                             source=doc.where("observables", name), field=f"observables.{name}")
         observables[name] = parse_expression(
             text, known=known, source=doc.source, line=doc.line("observables", name),
             field=f"observables.{name}")

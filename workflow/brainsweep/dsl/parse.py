@@ -3,21 +3,25 @@
 Only a small, safe subset of Python is accepted: numbers, names, ``+ - * / **``, unary minus,
 calls of the functions in :data:`brainsweep.dsl.ir.FUNCTIONS`, comparisons and ``and``/``or``
 inside ``where(cond, a, b)``. Anything else is an error naming the model file and line.
-``^`` is read as a power, as RateML's files write it.
+``^`` is a power with the precedence and associativity of ``**`` (``a + b^2`` is
+``a + b**2``, ``-x^2`` is ``-(x**2)``, ``a^b^c`` is ``a^(b^c)``, ``x^-1`` is ``1/x``), as in
+RateML's files and in mathematical notation; Python's own ``^`` (exclusive or, binding looser
+than ``+``) has no meaning in a model.
 """
 
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from collections.abc import Collection
 
 from brainsweep.dsl import ir
 from brainsweep.errors import InputError
 
-__all__ = ["parse_expression"]
+__all__ = ["caret_to_power", "parse_expression"]
 
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
-           ast.BitXor: "**"}
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
             ast.NotEq: "!="}
 _ALIASES = {"fabs": "abs", "power": "pow", "atan": "arctan", "fmin": "min", "fmax": "max"}
@@ -60,7 +64,7 @@ def parse_expression(
     if not isinstance(text, str) or not text.strip():
         raise fail(f"expected an expression, got {text!r}")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(caret_to_power(text.strip()), mode="eval")
     except SyntaxError as err:
         raise fail(f"bad expression syntax in {text!r}: {err.msg}") from None
 
@@ -132,6 +136,36 @@ def parse_expression(
     result = convert(tree.body)
     _check_constant_division(result, fail, text)
     return result
+
+
+def caret_to_power(text: str) -> str:
+    """``text`` with every ``^`` operator token spelled ``**``, nothing else changed.
+
+    The swap happens on Python's tokens before :mod:`ast` parses the text, so that the parser
+    itself gives ``^`` the precedence and right associativity of ``**``. A ``^`` inside a
+    string literal is left alone (a string is an error later anyway); text that does not
+    tokenize is returned unchanged, for :func:`ast.parse` to report.
+
+    Examples
+    --------
+    >>> caret_to_power("-x^2 + a^b^c * x^-1")
+    '-x**2 + a**b**c * x**-1'
+    """
+    if "^" not in text:
+        return text
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    offsets = [starts[tok.start[0] - 1] + tok.start[1] for tok in tokens
+               if tok.type == tokenize.OP and tok.string == "^"]
+    for offset in reversed(offsets):
+        text = text[:offset] + "**" + text[offset + 1:]
+    return text
 
 
 def _check_constant_division(node: ir.Expr, fail, text: str) -> None:

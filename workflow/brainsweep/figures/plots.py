@@ -1,4 +1,4 @@
-"""Figures of a sweep: score heat maps and profiles, FC at the best fit.
+"""Figures of a sweep: score heat maps and profiles, FC and FCD at the best fit.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, never
 through ``pyplot``: no global figure state, no GUI backend needed on a cluster node. Each file
@@ -8,6 +8,7 @@ is written atomically, so a failed figure leaves nothing behind.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,13 @@ from matplotlib.figure import Figure
 
 from brainsweep.bold.connectivity import upper_triangle
 from brainsweep.errors import InputError
-from brainsweep.fit.metrics import METRICS
+from brainsweep.fit.metrics import METRICS, ks_statistic
 from brainsweep.io import atomic_path
 
 __all__ = [
     "best_grid",
     "fc_comparison",
+    "fcd_distributions",
     "read_scores",
     "save_figure",
     "score_heatmap",
@@ -79,6 +81,27 @@ def _higher_is_better(metric: str, higher_is_better: bool | None) -> bool:
     return METRICS.get(metric, metric.startswith("fc_corr"))
 
 
+def _hold_fixed(table: pd.DataFrame, fixed: Mapping[str, float] | None, axes: list[str],
+                source: str) -> pd.DataFrame:
+    """The rows where every parameter of ``fixed`` has its given value."""
+    if not fixed:
+        return table
+    for name, value in fixed.items():
+        if name in axes:
+            raise InputError(f"{name!r} is an axis of the figure; it cannot also be held "
+                             "fixed", source=source, field=f"figures.others.{name}")
+        if name not in table:
+            raise InputError(f"no parameter column {name!r}", source=source,
+                             field=f"figures.others.{name}")
+        grid = np.unique(table[name].to_numpy(dtype=float))
+        if not np.any(np.isclose(grid, float(value), rtol=1e-12, atol=0.0)):
+            raise InputError(f"{name} = {value} is not on the grid {grid.tolist()}",
+                             source=source, field=f"figures.others.{name}")
+        table = table[np.isclose(table[name].to_numpy(dtype=float), float(value),
+                                 rtol=1e-12, atol=0.0)]
+    return table
+
+
 def best_grid(
     scores: str | os.PathLike | pd.DataFrame,
     x: str,
@@ -86,16 +109,20 @@ def best_grid(
     metric: str,
     *,
     higher_is_better: bool | None = None,
+    fixed: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The best value of ``metric`` for each (``y``, ``x``) pair, over all other parameters.
 
-    Returns a DataFrame indexed by the sorted ``y`` values with the sorted ``x`` values as
-    columns; a cell where every simulation diverged is NaN.
+    With ``fixed`` (parameter -> grid value) only the simulations at those values count: a
+    slice through the grid instead of the best over it. Returns a DataFrame indexed by the
+    sorted ``y`` values with the sorted ``x`` values as columns; a cell where every
+    simulation diverged is NaN.
     """
     source = scores if not isinstance(scores, pd.DataFrame) else "scores"
     table = read_scores(scores)
     if x == y:
         raise InputError(f"x and y are both {x!r}", source=os.fspath(source), field="y")
+    table = _hold_fixed(table, fixed, [x, y], os.fspath(source))
     values = _metric_values(table, metric, [x, y], os.fspath(source))
     frame = pd.DataFrame({x: table[x], y: table[y], metric: values})
     grouped = frame.groupby([y, x])[metric]
@@ -117,14 +144,16 @@ def score_heatmap(
     path: str | os.PathLike,
     *,
     higher_is_better: bool | None = None,
+    fixed: Mapping[str, float] | None = None,
     dpi: int = 150,
 ) -> Path:
     """Heat map of a metric over two swept parameters, the best cell marked.
 
     Each cell shows the best value of ``metric`` over every other swept parameter (the
     maximum for higher-is-better metrics, the minimum otherwise; see
-    :data:`brainsweep.fit.METRICS`). Diverged simulations and NaN scores are left out; cells
-    with nothing left are grey. The best cell gets a star.
+    :data:`brainsweep.fit.METRICS`), or, with ``fixed``, its value with the other
+    parameters held at the given grid values. Diverged simulations and NaN scores are left
+    out; cells with nothing left are grey. The best cell gets a star.
 
     Parameters
     ----------
@@ -138,6 +167,8 @@ def score_heatmap(
         Output file (.png, .pdf or .svg), written atomically.
     higher_is_better
         Override the metric's direction.
+    fixed
+        Other parameters held at these grid values (default: the best over them).
     dpi
         Resolution of raster output.
 
@@ -146,7 +177,8 @@ def score_heatmap(
     pathlib.Path
         ``path``.
     """
-    grid = best_grid(scores_csv_or_df, x, y, metric, higher_is_better=higher_is_better)
+    grid = best_grid(scores_csv_or_df, x, y, metric, higher_is_better=higher_is_better,
+                     fixed=fixed)
     higher = _higher_is_better(metric, higher_is_better)
     values = grid.to_numpy(dtype=float)
     flat_best = np.nanargmax(values) if higher else np.nanargmin(values)
@@ -170,9 +202,12 @@ def score_heatmap(
     axes.set_yticks(*_ticks(y_values))
     axes.set_xlabel(x)
     axes.set_ylabel(y)
-    direction = "max" if higher else "min"
+    if fixed:
+        others = "at " + ", ".join(f"{name}={value:.3g}" for name, value in fixed.items())
+    else:
+        others = f"{'max' if higher else 'min'} over other parameters"
     axes.set_title(
-        f"{metric} ({direction} over other parameters)\nbest {values[row, col]:.3g} "
+        f"{metric} ({others})\nbest {values[row, col]:.3g} "
         f"at {x}={x_values[col]:.3g}, {y}={y_values[row]:.3g}",
         fontsize=10,
     )
@@ -274,6 +309,84 @@ def fc_comparison(
     panels[2].set_xlabel("empirical FC")
     panels[2].set_ylabel("simulated FC")
     panels[2].set_title(f"upper triangles, r = {r:.3f}")
+    if title:
+        figure.suptitle(title)
+    return save_figure(figure, path, dpi=dpi)
+
+
+def _finite_values(values: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float).ravel()
+    if array.size == 0 or not np.isfinite(array).all():
+        raise InputError(f"expected a non-empty set of finite FCD values, got {array.size} "
+                         f"values with {int(np.sum(~np.isfinite(array)))} non-finite", field=name)
+    return array
+
+
+def fcd_distributions(
+    sim_fcd: np.ndarray,
+    emp_fcd: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    emp_offsets: np.ndarray | None = None,
+    title: str | None = None,
+    dpi: int = 150,
+) -> Path:
+    """FCD value distributions: the simulation at the best fit against the empirical data.
+
+    Left, histograms (densities on common bins over [-1, 1]) of the simulated FCD values and
+    of the empirical ones pooled over subjects; right, their empirical CDFs with each
+    subject's own CDF in grey, and the Kolmogorov–Smirnov distance of the simulated values
+    from the pooled empirical ones (the fit's ``fcd_ks``).
+
+    Parameters
+    ----------
+    sim_fcd
+        The simulation's FCD values (the strict upper triangle of its FCD matrix).
+    emp_fcd
+        Every subject's FCD values, concatenated (the empirical stage's ``fcd_values``).
+    emp_offsets
+        (S + 1,) offsets of each subject's values in ``emp_fcd`` (``fcd_offsets``).
+    path
+        Output file (.png, .pdf or .svg), written atomically.
+    """
+    sim = _finite_values(sim_fcd, "sim_fcd")
+    emp = np.sort(_finite_values(emp_fcd, "emp_fcd"))
+    offsets = None
+    if emp_offsets is not None:
+        offsets = np.asarray(emp_offsets, dtype=np.int64)
+        if offsets.ndim != 1 or offsets[0] != 0 or offsets[-1] != emp.size \
+                or np.any(np.diff(offsets) < 0):
+            raise InputError(f"expected offsets from 0 to {emp.size}, got {offsets.tolist()}",
+                             field="emp_offsets")
+    ks = ks_statistic(sim, emp)
+
+    figure = Figure(figsize=(11.0, 4.2), layout="constrained")
+    hist, cdf = figure.subplots(1, 2)
+    bins = np.linspace(-1.0, 1.0, 51)
+    hist.hist(np.sort(emp), bins=bins, density=True, color="0.55", alpha=0.7,
+              label=f"empirical ({emp.size} values)")
+    hist.hist(sim, bins=bins, density=True, histtype="step", linewidth=2, color="tab:red",
+              label=f"simulated, best fit ({sim.size} values)")
+    hist.set_xlabel("FCD value (correlation between FC windows)")
+    hist.set_ylabel("density")
+    hist.legend(fontsize="small")
+    if offsets is not None:
+        for k in range(offsets.size - 1):
+            part = np.sort(np.asarray(emp_fcd, dtype=float)[offsets[k]:offsets[k + 1]])
+            if part.size:
+                label = "each subject" if k == 0 else None
+                cdf.step(part, np.arange(1, part.size + 1) / part.size, where="post",
+                         color="0.7", linewidth=0.8, label=label)
+    cdf.step(emp, np.arange(1, emp.size + 1) / emp.size, where="post", color="black",
+             linewidth=1.5, label="empirical, pooled")
+    ordered = np.sort(sim)
+    cdf.step(ordered, np.arange(1, ordered.size + 1) / ordered.size, where="post",
+             color="tab:red", linewidth=2, label="simulated, best fit")
+    cdf.set_xlim(-1.0, 1.0)
+    cdf.set_xlabel("FCD value")
+    cdf.set_ylabel("cumulative fraction")
+    cdf.set_title(f"Kolmogorov-Smirnov distance {ks:.3f}", fontsize=10)
+    cdf.legend(fontsize="small", loc="upper left")
     if title:
         figure.suptitle(title)
     return save_figure(figure, path, dpi=dpi)

@@ -1,8 +1,14 @@
-"""The figures stage: heat maps of the scores and the FC at the best fit."""
+"""The figures stage: score landscapes, and the FC and FCD of the best fit beside the data.
+
+Every figure is written atomically with a provenance sidecar (``<figure>.json``: the inputs'
+sha256, the settings, the best simulation shown). :func:`figure_files` names the files a
+study's settings produce, so the workflow declares exactly what the stage writes.
+"""
 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -17,10 +23,13 @@ from brainsweep.errors import InputError
 from brainsweep.figures import plots
 from brainsweep.fit.metrics import METRICS
 from brainsweep.fit.stage import read_empirical
+from brainsweep.io import provenance, write_sidecar
 
-__all__ = ["FIGURE_DEFAULTS", "run_stage", "validate_settings"]
+__all__ = ["FIGURE_DEFAULTS", "figure_files", "run_stage", "swept_parameters",
+           "validate_settings"]
 
-FIGURE_DEFAULTS: dict[str, Any] = {"metric": "fc_corr", "pairs": None, "dpi": 150, "format": "png"}
+FIGURE_DEFAULTS: dict[str, Any] = {"metric": "fc_corr", "pairs": None, "others": "max",
+                                   "dpi": 150, "format": "png"}
 _FORMATS = ("png", "pdf", "svg")
 # all pairs of swept parameters is quadratic; past a few the figures stop being read
 _MAX_AUTO_PAIRS = 6
@@ -31,7 +40,10 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
 
     Keys: ``metric`` (the score to plot and to pick the best fit by; default ``fc_corr``),
     ``pairs`` (``[[x, y], ...]`` parameter pairs for heat maps, or null for every pair of
-    swept parameters, at most six), ``dpi`` (int > 0) and ``format`` (png, pdf or svg).
+    swept parameters, at most six), ``others`` (what a landscape does with the swept
+    parameters not on its axes: ``max``, the best score over them; ``best``, held at the
+    best fit's values; or ``{name: value}``, held at those grid values), ``dpi`` (int > 0)
+    and ``format`` (png, pdf or svg).
 
     Raises
     ------
@@ -71,6 +83,17 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
                 field="figures.pairs",
             )
         out["pairs"] = [list(pair) for pair in pairs]
+    others = out["others"]
+    if isinstance(others, Mapping):
+        for name, value in others.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value):
+                raise InputError(f"expected a finite number, got {value!r}",
+                                 field=f"figures.others.{name}")
+        out["others"] = {str(name): float(value) for name, value in others.items()}
+    elif others not in ("max", "best"):
+        raise InputError(f"expected max, best or {{parameter: value}}, got {others!r}",
+                         field="figures.others")
     dpi = out["dpi"]
     if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi <= 0:
         raise InputError(f"expected a positive integer, got {dpi!r}", field="figures.dpi")
@@ -79,6 +102,37 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
             f"expected one of {list(_FORMATS)}, got {out['format']!r}", field="figures.format"
         )
     return out
+
+
+def swept_parameters(names: Sequence[str], values: np.ndarray) -> list[str]:
+    """The parameters, in order, that take more than one value over the rows ``values``."""
+    table = np.asarray(values, dtype=float).reshape(-1, len(names))
+    return [name for k, name in enumerate(names) if np.unique(table[:, k]).size > 1]
+
+
+def _pairs(options: Mapping[str, Any], swept: Sequence[str]) -> list[list[str]]:
+    if options["pairs"] is not None:
+        return [list(pair) for pair in options["pairs"]]
+    return [list(pair) for pair in itertools.combinations(swept, 2)][:_MAX_AUTO_PAIRS]
+
+
+def figure_files(settings: Mapping[str, Any] | None, swept: Sequence[str], *,
+                 fcd: bool) -> dict[str, list[str]]:
+    """The file names :func:`run_stage` writes, by kind.
+
+    ``landscapes``: ``heatmap_{metric}_{x}_{y}.{format}`` per pair (with one swept parameter
+    and no pairs, ``profile_{metric}_{x}.{format}``); ``fc``: ``fc_comparison.{format}``;
+    ``fcd``: ``fcd_distribution.{format}`` when both the simulations and the empirical data
+    carry FCD values (``fcd``), else nothing.
+    """
+    options = validate_settings(settings)
+    metric, ext = _safe(options["metric"]), options["format"]
+    pairs = _pairs(options, swept)
+    landscapes = [f"heatmap_{metric}_{_safe(x)}_{_safe(y)}.{ext}" for x, y in pairs]
+    if not pairs and len(swept) == 1:
+        landscapes = [f"profile_{metric}_{_safe(swept[0])}.{ext}"]
+    return {"landscapes": landscapes, "fc": [f"fc_comparison.{ext}"],
+            "fcd": [f"fcd_distribution.{ext}"] if fcd else []}
 
 
 def _shard_paths(bold_dir_or_shards: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
@@ -105,11 +159,22 @@ def _swept(table: pd.DataFrame, source: str) -> list[str]:
         for name in table.columns
         if name not in reserved and not str(name).startswith("fc_corr_")
     ]
-    return [name for name in names if table[name].nunique(dropna=True) > 1]
+    return swept_parameters(names, table[names].to_numpy(dtype=float)) if names else []
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+
+
+def _held(options: Mapping[str, Any], x: str, y: str, swept: Sequence[str],
+          best_row: pd.Series) -> dict[str, float] | None:
+    """The other parameters of a landscape held fixed, or None for the best over them."""
+    others = options["others"]
+    if others == "max":
+        return None
+    if others == "best":
+        return {name: float(best_row[name]) for name in swept if name not in (x, y)}
+    return {name: value for name, value in others.items() if name not in (x, y)}
 
 
 def run_stage(
@@ -119,11 +184,14 @@ def run_stage(
     settings: Mapping[str, Any] | None,
     out_dir: str | os.PathLike,
 ) -> list[Path]:
-    """Draw a study's figures.
+    """Draw a study's figures, each with a provenance sidecar.
 
-    Writes ``heatmap_{metric}_{x}_{y}.{format}`` for each parameter pair (with one swept
-    parameter, ``profile_{metric}_{x}.{format}`` instead) and ``fc_comparison.{format}``, the
-    simulated FC at the best fit (by ``metric``) beside the empirical group FC.
+    Writes the files :func:`figure_files` names: a score landscape per parameter pair
+    (``heatmap_{metric}_{x}_{y}``; the other swept parameters maximised over or held fixed,
+    see ``others`` in :func:`validate_settings`) or, with one swept parameter, its profile;
+    ``fc_comparison``, the simulated FC at the best fit (by ``metric``) beside the empirical
+    group FC; and, when both sides carry FCD values, ``fcd_distribution``, the best fit's FCD
+    values against the empirical ones.
 
     Parameters
     ----------
@@ -141,7 +209,8 @@ def run_stage(
     Returns
     -------
     list of pathlib.Path
-        The files written. Every input is checked before the first file is written.
+        The figures written (their sidecars beside them). Every input is checked before the
+        first file is written.
     """
     options = validate_settings(settings)
     source = os.fspath(scores)
@@ -154,9 +223,7 @@ def run_stage(
             field="figures.metric",
         )
     swept = _swept(table, source)
-    pairs = options["pairs"]
-    if pairs is None:
-        pairs = [list(pair) for pair in itertools.combinations(swept, 2)][:_MAX_AUTO_PAIRS]
+    pairs = _pairs(options, swept)
     for x, y in pairs:
         for name in (x, y):
             if name not in table:
@@ -165,6 +232,11 @@ def run_stage(
                     source=source,
                     field="figures.pairs",
                 )
+    if isinstance(options["others"], Mapping):
+        unknown = sorted(set(options["others"]) - set(swept))
+        if unknown:
+            raise InputError(f"{unknown} are not swept parameters; swept: {swept}",
+                             source=source, field=f"figures.others.{unknown[0]}")
 
     values = pd.to_numeric(table[metric], errors="coerce").where(~table["diverged"].astype(bool))
     if values.notna().sum() == 0:
@@ -173,12 +245,15 @@ def run_stage(
         )
     best = values.idxmax() if METRICS[metric] else values.idxmin()
     best_index = int(table.loc[best, "sim_index"])
-    sim_fc = None
+    sim_fc = sim_fcd = best_shard = None
     for path in _shard_paths(bold_dir_or_shards):
         data = read_bold_shard(path)
         hit = np.flatnonzero(data["sim_index"] == best_index)
         if hit.size:
             sim_fc = data["fc"][hit[0]]
+            if "fcd_values" in data:
+                sim_fcd = data["fcd_values"][hit[0]]
+            best_shard = path
             break
     if sim_fc is None:
         raise InputError(
@@ -188,21 +263,41 @@ def run_stage(
             else None,
             field="sim_index",
         )
-    emp_fc = read_empirical(empirical)["fc_group"]
+    emp = read_empirical(empirical)
+    emp_fcd = emp.get("fcd_values")
+    has_fcd = sim_fcd is not None and emp_fcd is not None and emp_fcd.size > 0
+    landscapes = [_held(options, x, y, swept, table.loc[best]) for x, y in pairs]
+    for held, (x, y) in zip(landscapes, pairs, strict=True):  # check before writing
+        plots.best_grid(table, x, y, metric, fixed=held)
     shown = ", ".join(f"{name}={table.loc[best, name]:.3g}" for name in swept)
     title = f"best {metric} = {values[best]:.3f} (sim {best_index}{', ' if shown else ''}{shown})"
 
     out = Path(out_dir)
-    ext = options["format"]
+    names = figure_files(options, swept, fcd=has_fcd)
     dpi = options["dpi"]
+    best_record = {"sim_index": best_index, metric: float(values[best]),
+                   **{name: float(table.loc[best, name]) for name in swept}}
     written: list[Path] = []
-    for x, y in pairs:
-        target = out / f"heatmap_{_safe(metric)}_{_safe(x)}_{_safe(y)}.{ext}"
-        written.append(plots.score_heatmap(table, x, y, metric, target, dpi=dpi))
-    if not pairs and len(swept) == 1:
-        target = out / f"profile_{_safe(metric)}_{_safe(swept[0])}.{ext}"
-        written.append(plots.score_profile(table, swept[0], metric, target, dpi=dpi))
-    written.append(
-        plots.fc_comparison(sim_fc, emp_fc, out / f"fc_comparison.{ext}", title=title, dpi=dpi)
-    )
+
+    def record(path: Path, kind: str, inputs: dict[str, Any], **extra: Any) -> None:
+        write_sidecar(path, provenance(inputs=inputs, config=options, stage="figures",
+                                       figure=kind, metric=metric, **extra))
+        written.append(path)
+
+    for name, held, (x, y) in zip(names["landscapes"], landscapes, pairs, strict=True):
+        path = plots.score_heatmap(table, x, y, metric, out / name, fixed=held, dpi=dpi)
+        record(path, "landscape", {"scores": scores}, axes=[x, y],
+               others=held if held is not None else "max", best=best_record)
+    if not pairs and names["landscapes"]:
+        path = plots.score_profile(table, swept[0], metric, out / names["landscapes"][0],
+                                   dpi=dpi)
+        record(path, "profile", {"scores": scores}, axes=[swept[0]], best=best_record)
+    evidence = {"scores": scores, "bold": best_shard, "empirical": empirical}
+    path = plots.fc_comparison(sim_fc, emp["fc_group"], out / names["fc"][0], title=title,
+                               dpi=dpi)
+    record(path, "fc_comparison", evidence, best=best_record)
+    if names["fcd"]:
+        path = plots.fcd_distributions(sim_fcd, emp_fcd, out / names["fcd"][0],
+                                       emp_offsets=emp.get("fcd_offsets"), title=title, dpi=dpi)
+        record(path, "fcd_distribution", evidence, best=best_record)
     return written

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from brainsweep.fit.metrics import DEFAULT_WEIGHTS, METRICS, fc_correlation, ks_statistic, score
 from brainsweep.fit.settings import FIT_DEFAULTS, validate_settings
-from brainsweep.fit.stage import best_rows, read_empirical, run_stage
+from brainsweep.fit.stage import best_rows, read_empirical, run_stage, subject_uncertainty
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -21,5 +21,6 @@ __all__ = [
     "read_empirical",
     "run_stage",
     "score",
+    "subject_uncertainty",
     "validate_settings",
 ]

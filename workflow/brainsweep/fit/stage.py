@@ -20,7 +20,7 @@ from brainsweep.fit.metrics import METRICS, fc_correlation, score
 from brainsweep.fit.settings import validate_settings
 from brainsweep.io import atomic_path, load_npz, provenance, write_json, write_sidecar
 
-__all__ = ["best_rows", "read_empirical", "run_stage"]
+__all__ = ["best_rows", "read_empirical", "run_stage", "subject_uncertainty"]
 
 _EMPIRICAL_KEYS = ("fc_group", "fc_subjects", "subject_ids")
 # the transient legitimately differs between simulated and measured BOLD; the filters must not
@@ -118,6 +118,67 @@ def _row_dict(row: pd.Series) -> dict[str, Any]:
     return result
 
 
+def _summary(values: np.ndarray) -> dict[str, Any]:
+    """mean, sample standard deviation (``ddof=1``), min, max and count of the finite values."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    return {
+        "mean": float(np.add.reduce(finite) / finite.size),
+        "std": float(finite.std(ddof=1)) if finite.size > 1 else None,
+        "min": float(finite.min()),
+        "max": float(finite.max()),
+        "n": int(finite.size),
+    }
+
+
+def subject_uncertainty(
+    scores: pd.DataFrame, subject_ids: Sequence[str], parameters: Sequence[str],
+    best_fit: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """How the fit varies across empirical subjects.
+
+    Returns
+    -------
+    dict
+        ``at_best_fit``: the per-subject ``fc_corr`` of the best fit (``values`` by subject,
+        and their :func:`_summary`); ``best_per_subject``: for each subject the row that
+        correlates best with that subject's own FC (``rows``), and across subjects the
+        spread of the chosen parameters (``parameters``, a summary per swept parameter) and
+        of their ``fc_corr`` (``fc_corr``). Diverged and NaN rows never count.
+    """
+    columns = [f"fc_corr_{ident}" for ident in subject_ids]
+    at_best: dict[str, Any] = {"values": {}, **_summary(np.array([]))}
+    if best_fit is not None:
+        values = {ident: best_fit.get(column) for ident, column in
+                  zip(subject_ids, columns, strict=True)}
+        at_best = {"values": values, **_summary(np.array(
+            [np.nan if value is None else value for value in values.values()], dtype=float))}
+    usable = ~scores["diverged"].astype(bool)
+    rows: dict[str, Any] = {}
+    for ident, column in zip(subject_ids, columns, strict=True):
+        values = scores[column].where(usable)
+        if values.notna().any():
+            row = scores.loc[values.idxmax()]
+            rows[ident] = {"sim_index": int(row["sim_index"]),
+                           **{name: float(row[name]) for name in parameters},
+                           "fc_corr": float(row[column])}
+        else:
+            rows[ident] = None
+    chosen = [row for row in rows.values() if row is not None]
+    return {
+        "at_best_fit": at_best,
+        "best_per_subject": {
+            "metric": "fc_corr",
+            "rows": rows,
+            "parameters": {name: _summary(np.array([row[name] for row in chosen]))
+                           for name in parameters},
+            "fc_corr": _summary(np.array([row["fc_corr"] for row in chosen])),
+        },
+    }
+
+
 def run_stage(
     bold_shards: Sequence[str | os.PathLike],
     empirical: str | os.PathLike,
@@ -142,10 +203,15 @@ def run_stage(
     ``scores.csv`` has one row per simulation, sorted by ``sim_index``: ``sim_index``, one
     column per swept parameter, ``diverged``, the metrics of :func:`brainsweep.fit.score`
     against the group FC (``fcd_ks`` only when both sides carry FCD values) and
-    ``fc_corr_<subject>`` per empirical subject. Diverged simulations score NaN.
-    ``best.json`` holds the chosen ``metric``, the best row per metric (``best``), the best
-    row by the chosen metric (``best_fit``) and, at that row, the mean, sample standard
-    deviation (``ddof=1``) and count of the per-subject ``fc_corr``.
+    ``fc_corr_<subject>`` per empirical subject. Diverged simulations score NaN and never
+    win. ``best.json`` holds the chosen ``metric``, the best row per metric (``best``), the
+    best row by the chosen metric (``best_fit``), and the uncertainty across subjects
+    (:func:`subject_uncertainty`): ``per_subject_fc_corr`` (mean, sample standard deviation,
+    min, max, count and values of the best fit's per-subject ``fc_corr``) and
+    ``best_per_subject`` (each subject's own best row; the spread of its parameters).
+
+    Every simulation is scored on its own, after the shards are gathered and sorted by
+    ``sim_index``, so both files are byte-identical however the grid was split into shards.
 
     Raises
     ------
@@ -166,8 +232,9 @@ def run_stage(
     emp_fcd = emp.get("fcd_values")
     has_emp_fcd = emp_fcd is not None and emp_fcd.size > 0
 
-    frames: list[pd.DataFrame] = []
     names: list[str] | None = None
+    parts: dict[str, list[np.ndarray]] = {
+        "sim_index": [], "param_values": [], "diverged": [], "fc": [], "fcd_values": []}
     sim_has_fcd: set[bool] = set()
     for shard in bold_shards:
         where = os.fspath(shard)
@@ -198,61 +265,70 @@ def run_stage(
             )
         _check_same_postprocess(where, _postprocess_of(data), emp_post, emp_path)
         sim_has_fcd.add("fcd_values" in data)
-
-        diverged = data["diverged"].astype(bool)
-        matrices = data["fc"].astype(np.float64)
-        matrices[diverged] = np.nan  # never trust values a diverged simulation carries
-        use_fcd = "fcd_values" in data and has_emp_fcd
-        metrics = score(
-            matrices,
-            emp_group,
-            empirical_fcd=emp_fcd if use_fcd else None,
-            sim_fcd=data["fcd_values"] if use_fcd else None,
-            weights=options["weights"],
-        )
-        frame = pd.DataFrame({"sim_index": data["sim_index"]})
-        for column, name in enumerate(names):
-            frame[name] = data["param_values"][:, column]
-        frame["diverged"] = diverged
-        frame = pd.concat([frame, metrics], axis=1)
-        sim_upper = upper_triangle(matrices)
-        per_subject = {
-            f"fc_corr_{ident}": fc_correlation(sim_upper, subject_upper[s])
-            for s, ident in enumerate(subject_ids)
-        }
-        frames.append(pd.concat([frame, pd.DataFrame(per_subject)], axis=1))
+        if "fcd_values" in data:
+            widths = {part.shape[1] for part in parts["fcd_values"]}
+            if widths and data["fcd_values"].shape[1] not in widths:
+                raise InputError(
+                    f"{data['fcd_values'].shape[1]} FCD values per simulation, other shards "
+                    f"have {widths.pop()}: were they simulated for the same duration?",
+                    source=where,
+                    field="fcd_values",
+                )
+            parts["fcd_values"].append(data["fcd_values"])
+        for key in ("sim_index", "param_values", "diverged", "fc"):
+            parts[key].append(data[key])
 
     if len(sim_has_fcd) > 1:
         raise InputError("some bold shards carry FCD values and others do not", field="bold.fcd")
-    scores = pd.concat(frames, ignore_index=True)
-    repeated = scores["sim_index"][scores["sim_index"].duplicated()].unique()
+    sim_index = np.concatenate(parts["sim_index"])
+    indices, counts = np.unique(sim_index, return_counts=True)
+    repeated = indices[counts > 1]
     if repeated.size:
         raise InputError(
             f"sim_index {repeated[:5].tolist()} appear in more than one row", field="sim_index"
         )
     metric = options["metric"]
-    if metric == "fcd_ks" and "fcd_ks" not in scores:
+    use_fcd = sim_has_fcd == {True} and has_emp_fcd
+    if metric == "fcd_ks" and not use_fcd:
         raise InputError(
             "fcd_ks needs FCD values in the bold shards (bold.fcd) and the "
             "empirical data (empirical.postprocess.fcd)",
             field="fit.metric",
         )
-    scores = scores.sort_values("sim_index", kind="stable").reset_index(drop=True)
+    # gather, then sort by the global simulation index before anything is reduced: from here
+    # on nothing depends on how the grid was split into shards
+    order = np.argsort(sim_index, kind="stable")
+    sim_index = sim_index[order]
+    diverged = np.concatenate(parts["diverged"]).astype(bool)[order]
+    param_values = np.concatenate(parts["param_values"]).astype(np.float64)[order]
+    matrices = np.concatenate(parts["fc"]).astype(np.float64)[order]
+    matrices[diverged] = np.nan  # never trust values a diverged simulation carries
+    sim_fcd = np.concatenate(parts["fcd_values"])[order] if use_fcd else None
+
+    metrics = score(
+        matrices,
+        emp_group,
+        empirical_fcd=emp_fcd if use_fcd else None,
+        sim_fcd=sim_fcd,
+        weights=options["weights"],
+    )
+    scores = pd.DataFrame({"sim_index": sim_index})
+    for column, name in enumerate(names):
+        scores[name] = param_values[:, column]
+    scores["diverged"] = diverged
+    sim_upper = upper_triangle(matrices)
+    per_subject = pd.DataFrame({
+        f"fc_corr_{ident}": fc_correlation(sim_upper, subject_upper[s])
+        for s, ident in enumerate(subject_ids)
+    })
+    scores = pd.concat([scores, metrics, per_subject], axis=1)
     metric_columns = [name for name in METRICS if name in scores]
     subject_columns = [f"fc_corr_{ident}" for ident in subject_ids]
     scores.loc[scores["diverged"], metric_columns + subject_columns] = np.nan
 
     best = best_rows(scores)
     chosen = best.get(metric)
-    summary: dict[str, Any] = {"mean": None, "std": None, "n": 0}
-    if chosen is not None:
-        values = np.array([chosen[column] for column in subject_columns], dtype=float)
-        values = values[np.isfinite(values)]
-        summary = {
-            "mean": float(values.mean()) if values.size else None,
-            "std": float(values.std(ddof=1)) if values.size > 1 else None,
-            "n": int(values.size),
-        }
+    uncertainty = subject_uncertainty(scores, subject_ids, names, chosen)
     report = {
         "metric": metric,
         "higher_is_better": {name: METRICS[name] for name in metric_columns},
@@ -263,7 +339,8 @@ def run_stage(
         "parameters": names,
         "best_fit": chosen,
         "best": best,
-        "per_subject_fc_corr": summary,
+        "per_subject_fc_corr": uncertainty["at_best_fit"],
+        "best_per_subject": uncertainty["best_per_subject"],
         "subject_ids": subject_ids,
     }
 

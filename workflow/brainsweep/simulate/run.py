@@ -91,7 +91,7 @@ def run(
     n_steps: int,
     params: Mapping[str, float | Sequence[float]] | None = None,
     integrator: str = "heun",
-    coupling="linear",
+    coupling=None,
     stochastic: bool | None = None,
     noise: Mapping[str, float] | None = None,
     seed: int = 0,
@@ -119,6 +119,9 @@ def run(
         Integration step in the model's time unit (ms for the shipped models).
     params
         Parameter name → value or list of values (one per simulation).
+    coupling
+        A shipped coupling name or a :class:`~brainsweep.dsl.Coupling`. None: the coupling
+        the model's own file declares (a RateML LEMS file's), else ``"linear"``.
     noise
         State variable → additive noise intensity D; default: the model file's values.
         ``stochastic=None`` means stochastic when any D > 0.

@@ -1,0 +1,48 @@
+# Published figures reproduced (issue 8, docs/reproductions.md): a study with a reproduce:
+# section has one job, one `brainsweep reproduce` call that measures, writes the CSV and the
+# machine record, and draws the figure. `snakemake -j1 --configfile config/studies/<study>.yaml`
+REPRODUCE_TARGET = config["reproduce"].get(
+    "target", "numba" if config["reproduce"]["figure"] == "rateml-fig2" else "cuda"
+)
+# the poster's weak scaling runs one process per GPU: the job holds as many as it uses
+REPRODUCE_GPUS = (
+    max(config["reproduce"].get("gpus", [1, 2, 4]))
+    if config["reproduce"]["figure"] == "tvbhpc-fig2"
+    and "c" in config["reproduce"].get("panels", ["c"])
+    else 1
+)
+
+
+rule reproduce_figure:
+    input:
+        config["reproduce"].get(
+            "connectome", "resources/tvb-connectivity/connectivity_68.zip"
+        ),
+    output:
+        csv="results/reproduce/{study}/{study}.csv",
+        figure=report(
+            "results/reproduce/{study}/{study}.png",
+            category="Reproductions",
+        ),
+        machine="results/reproduce/{study}/machine.json",
+    log:
+        "logs/reproduce_figure/{study}.log",
+    benchmark:
+        "benchmarks/reproduce_figure/{study}.tsv"
+    conda:
+        "../envs/cuda.yaml" if REPRODUCE_TARGET == "cuda" else "../envs/cpu.yaml"
+    threads: 2
+    resources:
+        runtime=60,
+        mem_mb=16000,
+        gpu=REPRODUCE_GPUS if REPRODUCE_TARGET == "cuda" else 0,
+    params:
+        settings=json.dumps(
+            {"study": STUDY, "reproduce": config["reproduce"]}, sort_keys=True
+        ),
+        code=code_hash(
+            "reproduce", "bench.py", "simulate", "backends", "codegen", "dsl"
+        ),
+    shell:
+        "NUMBA_NUM_THREADS={threads} brainsweep reproduce --settings {params.settings:q}"
+        " --out-dir results/reproduce/{wildcards.study} > {log} 2>&1"
