@@ -23,8 +23,17 @@ Timings: TVB's ``Simulator.configure()`` and brainsweep's kernel compilation (a 
 cache, the first call of each kernel, 10 steps) are reported apart from the run. A run is
 TVB's ``sim.run(n_steps=...)`` against the whole ``brainsweep.simulate.run`` call (code
 generation, delays, output allocation and the kernel); the kernel call alone is a column of
-its own. Each is repeated; min and median are printed, the speed-up is min over min. The
-machine is shared, so its load average is printed at the start and at the end.
+its own. The machine is shared, so the timing goes in rounds (TVB once per integrator, then
+every brainsweep variant once; ``--repeats`` rounds) so that both meet the same load; min and
+median are printed, the speed-up is min over min, and the load average is printed at the
+start and at the end.
+
+Agreement: the deterministic trajectories from two starts (the uniform one above, and a
+seeded random one in TVB's ``state_variable_range`` where about half of the regions end in
+the high-activity state) are compared with TVB's, per state variable; a control run with
+every delay one step longer shows how large a convention error would look. TVB's history
+keeps weights and delayed states in float32, so the TVB runs are repeated with that history
+switched to float64 (a diagnostic in the worker) to show what remains.
 """
 
 from __future__ import annotations
@@ -91,9 +100,10 @@ def mixed_start(n_nodes: int) -> np.ndarray:
     return np.array([rng.uniform(0.0, 2.0, n_nodes), rng.uniform(-2.0, 1.5, n_nodes)])
 
 
-def tvb_worker(out: Path, *, n_steps: int, repeats: int, stochastic: bool) -> None:
-    """Configure and run TVB's simulator ``repeats`` times per integrator, then the agreement
-    runs; save trajectories, connectivity and timings to ``out``."""
+def tvb_worker(out: Path, *, n_steps: int, repeats: int, stochastic: bool,
+               agreement: bool) -> None:
+    """Configure and run TVB's simulator ``repeats`` times per integrator (timed) and, with
+    ``agreement``, the deterministic trajectories; save them with the timings to ``out``."""
     from importlib.metadata import version
 
     from tvb.datatypes import connectivity
@@ -126,43 +136,43 @@ def tvb_worker(out: Path, *, n_steps: int, repeats: int, stochastic: bool) -> No
         ((_, raw),) = sim.run(n_steps=n_steps)
         return raw[:, :, :, 0]  # (time, var, node)
 
-    arrays: dict[str, np.ndarray] = {"start_mixed": starts["mixed"]}
     timings: dict[str, dict[str, list[float]]] = {}
-    kinds = ["heun"] + (["heun-stochastic"] if stochastic else [])
-    for kind in kinds:
+    for kind in ["heun"] + (["heun-stochastic"] if stochastic else []):
         timings[kind] = {"configure_s": [], "run_s": []}
-        for repeat in range(repeats):
+        for _ in range(repeats):
             sim = make(kind)
             started = time.perf_counter()
             sim.configure()
             configured = time.perf_counter()
-            ((_, raw),) = sim.run(n_steps=n_steps)
+            sim.run(n_steps=n_steps)
             finished = time.perf_counter()
             timings[kind]["configure_s"].append(configured - started)
             timings[kind]["run_s"].append(finished - configured)
-            if kind == "heun" and repeat == 0:
-                arrays["raw_uniform"] = raw[:, :, :, 0]
-                arrays["idelays"] = np.asarray(sim.connectivity.idelays)
-                history_dtype = str(sim.history.buffer.dtype)
-    arrays["raw_mixed"] = trajectory("mixed")
-    # Diagnostic, after the timed runs: TVB's history stores the weights and the delayed
-    # states in float32 (NDArray descriptors of dtype 'f' in tvb.simulator.history); the
-    # deterministic runs again with those descriptors switched to float64 separate that
-    # rounding from any difference of method.
-    from tvb.simulator import descriptors, history
 
-    for cls in (history.BaseHistory, history.DenseHistory, history.SparseHistory):
-        for attr in vars(cls).values():
-            if isinstance(attr, descriptors.NDArray) and attr.dtype == "f":
-                attr.dtype = "d"
-    for start in starts:
-        arrays[f"raw_{start}_history64"] = trajectory(start)
-    arrays["weights"] = np.asarray(conn.weights)
-    arrays["tract_lengths"] = np.asarray(conn.tract_lengths)
+    sim = make("heun")
+    sim.configure()
+    arrays = {"weights": np.asarray(conn.weights), "start_mixed": starts["mixed"],
+              "tract_lengths": np.asarray(conn.tract_lengths),
+              "idelays": np.asarray(sim.connectivity.idelays)}
     meta = {"tvb_library": version("tvb-library"), "tvb_data": version("tvb-data"),
             "numpy": np.__version__, "python": platform.python_version(),
-            "history": f"{type(sim.history).__name__} ({history_dtype})",
+            "history": f"{type(sim.history).__name__} ({sim.history.buffer.dtype})",
             "timings": timings}
+    if agreement:
+        for start in starts:
+            arrays[f"raw_{start}"] = trajectory(start)
+        # Diagnostic: TVB's history stores the weights and the delayed states in float32
+        # (NDArray descriptors of dtype 'f' in tvb.simulator.history); the same runs with
+        # those descriptors switched to float64 separate that rounding from any difference
+        # of method. Done last: it changes TVB's classes for the rest of this process.
+        from tvb.simulator import descriptors, history
+
+        for cls in (history.BaseHistory, history.DenseHistory, history.SparseHistory):
+            for attr in vars(cls).values():
+                if isinstance(attr, descriptors.NDArray) and attr.dtype == "f":
+                    attr.dtype = "d"
+        for start in starts:
+            arrays[f"raw_{start}_history64"] = trajectory(start)
     np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
 
 
@@ -170,7 +180,8 @@ def tvb_worker(out: Path, *, n_steps: int, repeats: int, stochastic: bool) -> No
 # The brainsweep side and the comparison.
 
 
-def run_tvb(python: str, *, n_steps: int, repeats: int, stochastic: bool, scratch: Path):
+def run_tvb(python: str, *, n_steps: int, repeats: int, stochastic: bool, agreement: bool,
+            scratch: Path):
     """Run the TVB worker in ``python``; return (meta, arrays)."""
     if not Path(python).exists():
         raise SystemExit(f"error: no TVB Python at {python}; create the environment as the "
@@ -180,6 +191,8 @@ def run_tvb(python: str, *, n_steps: int, repeats: int, stochastic: bool, scratc
                "--steps", str(n_steps), "--repeats", str(repeats)]
     if not stochastic:
         command.append("--no-stochastic")
+    if agreement:
+        command.append("--agreement")
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0 or not out.exists():
         sys.stderr.write(done.stdout + done.stderr)
@@ -190,51 +203,41 @@ def run_tvb(python: str, *, n_steps: int, repeats: int, stochastic: bool, scratc
     return meta, arrays
 
 
-def run_numba(conn, *, n_steps: int, repeats: int, stochastic: bool, dtype: str,
-              r_term_only: bool = False, lengths: np.ndarray | None = None,
-              initial: np.ndarray | None = None):
-    """Compile (10 steps), then ``repeats`` timed runs; returns (timings, first raw).
+def montbrio(*, r_term_only: bool = False):
+    """TVB's MontbrioPazoRoxin from the shipped model file.
 
     ``r_term_only``: drop the V coupling term (its weight cv is 0 in TVB's defaults) as the
     default study does; the trajectories are the same, the network sum is done once a step.
     """
-    from types import SimpleNamespace
-
-    from brainsweep import simulate
     from brainsweep.dsl import load_model
 
     model = load_model("montbrio")
-    if r_term_only:
-        model = model.with_coupling_terms(["Coupling_Term_r"])
+    return model.with_coupling_terms(["Coupling_Term_r"]) if r_term_only else model
+
+
+def numba_call(conn, model, *, n_steps: int, stochastic: bool, dtype: str,
+               initial: np.ndarray | None = None, lengths: np.ndarray | None = None):
+    """One ``brainsweep.simulate.run`` call, timed whole: (seconds, result)."""
+    from types import SimpleNamespace
+
+    from brainsweep import simulate
 
     n_nodes = conn.weights.shape[0]
     network = SimpleNamespace(weights=conn.weights,
                               lengths=conn.lengths if lengths is None else lengths)
     if initial is None:
         initial = np.array([[INITIAL["r"]] * n_nodes, [INITIAL["V"]] * n_nodes])
-
-    def call(steps: int):
-        started = time.perf_counter()
-        out = simulate.run(network, model, target="numba", dt=DT, n_steps=steps,
-                           params={"global_coupling": [COUPLING_A], "speed": [SPEED]},
-                           integrator="heun", coupling="linear", stochastic=stochastic,
-                           noise={"r": NOISE_D, "V": NOISE_D}, seed=SEED, monitors=("raw",),
-                           initial_state=initial, dtype=dtype)
-        if out.diverged.any():
-            raise SystemExit(f"error: the Numba simulation diverged ({dtype}, "
-                             f"stochastic={stochastic})")
-        return time.perf_counter() - started, out
-
-    compile_s, _ = call(10)
-    timings = {"compile_s": compile_s, "call_s": [], "kernel_s": []}
-    raw = None
-    for _ in range(repeats):
-        wall, out = call(n_steps)
-        timings["call_s"].append(wall)
-        timings["kernel_s"].append(out.timings["run_s"])
-        if raw is None:
-            raw = out.raw[0].astype(np.float64)  # (time, var, node)
-    return timings, raw
+    started = time.perf_counter()
+    out = simulate.run(network, model, target="numba", dt=DT, n_steps=n_steps,
+                       params={"global_coupling": [COUPLING_A], "speed": [SPEED]},
+                       integrator="heun", coupling="linear", stochastic=stochastic,
+                       noise={"r": NOISE_D, "V": NOISE_D}, seed=SEED, monitors=("raw",),
+                       initial_state=initial, dtype=dtype)
+    wall = time.perf_counter() - started
+    if out.diverged.any():
+        raise SystemExit(f"error: the Numba simulation diverged ({dtype}, "
+                         f"stochastic={stochastic})")
+    return wall, out
 
 
 def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
@@ -257,13 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stochastic", dest="stochastic", action="store_false",
                         help="time HeunDeterministic only")
     parser.add_argument("--tvb-worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--agreement", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.steps < 1 or args.repeats < 1:
-        parser.error("--steps and --repeats must be positive")
     if args.tvb_worker is not None:
         tvb_worker(args.tvb_worker, n_steps=args.steps, repeats=args.repeats,
-                   stochastic=args.stochastic)
+                   stochastic=args.stochastic, agreement=args.agreement)
         return 0
+    if args.steps < 1 or args.repeats < 1:
+        parser.error("--steps and --repeats must be positive")
 
     import numba
 
@@ -273,32 +277,50 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# machine: {machine_line()} (start)")
     conn = connectome.load(CONNECTIVITY)
     n_nodes = conn.weights.shape[0]
+    kinds = ["heun"] + (["heun-stochastic"] if args.stochastic else [])
+    models = {False: montbrio(), True: montbrio(r_term_only=True)}
+    variants = [(kind, dtype, False) for kind in kinds for dtype in ("float64", "float32")]
+    variants += [("heun", dtype, True) for dtype in ("float64", "float32")]
+    tvb_timings = {kind: {"configure_s": [], "run_s": []} for kind in kinds}
+    numba_timings = {v: {"call_s": [], "kernel_s": []} for v in variants}
     with tempfile.TemporaryDirectory(prefix="numba-vs-tvb-") as scratch:
         # A fresh kernel cache, so that the compile times are real.
         os.environ["BRAINSWEEP_CACHE"] = str(Path(scratch) / "kernels")
-        meta, tvb = run_tvb(args.tvb_python, n_steps=args.steps, repeats=args.repeats,
-                            stochastic=args.stochastic, scratch=Path(scratch))
-        kinds = ["heun"] + (["heun-stochastic"] if args.stochastic else [])
-        variants = [(kind, dtype, False) for kind in kinds for dtype in ("float64", "float32")]
-        variants += [("heun", dtype, True) for dtype in ("float64", "float32")]
-        numba_runs = {(kind, dtype, r_only): run_numba(
-            conn, n_steps=args.steps, repeats=args.repeats, stochastic=kind != "heun",
-            dtype=dtype, r_term_only=r_only) for kind, dtype, r_only in variants}
-        # Agreement: the deterministic trajectories from both starts; the uniform start's
-        # float64 and float32 runs are the timed ones above. Control: every delay one step
-        # longer (lengths + speed * dt), which the comparison must see.
-        trajectories = {("uniform", "float64"): numba_runs[("heun", "float64", False)][1],
-                        ("uniform", "float32"): numba_runs[("heun", "float32", False)][1],
-                        ("uniform", "r-term"): numba_runs[("heun", "float64", True)][1]}
+        for variant in variants:
+            kind, dtype, r_only = variant
+            numba_timings[variant]["compile_s"] = numba_call(
+                conn, models[r_only], n_steps=10, stochastic=kind != "heun", dtype=dtype)[0]
+        # Rounds: TVB once per integrator, then every brainsweep variant once, so that both
+        # meet the same load on this shared machine.
+        for _ in range(args.repeats):
+            meta, _ = run_tvb(args.tvb_python, n_steps=args.steps, repeats=1,
+                              stochastic=args.stochastic, agreement=False,
+                              scratch=Path(scratch))
+            for kind in kinds:
+                for key in ("configure_s", "run_s"):
+                    tvb_timings[kind][key] += meta["timings"][kind][key]
+            for variant in variants:
+                kind, dtype, r_only = variant
+                wall, out = numba_call(conn, models[r_only], n_steps=args.steps,
+                                       stochastic=kind != "heun", dtype=dtype)
+                numba_timings[variant]["call_s"].append(wall)
+                numba_timings[variant]["kernel_s"].append(out.timings["run_s"])
+
+        # Agreement: the deterministic trajectories from both starts. Control: every delay
+        # one step longer (lengths + speed * dt), which the comparison must see.
+        meta, tvb = run_tvb(args.tvb_python, n_steps=args.steps, repeats=0,
+                            stochastic=False, agreement=True, scratch=Path(scratch))
         starts = {"uniform": None, "mixed": tvb["start_mixed"]}
-        for dtype in ("float64", "float32"):
-            trajectories[("mixed", dtype)] = run_numba(
-                conn, n_steps=args.steps, repeats=1, stochastic=False, dtype=dtype,
-                initial=starts["mixed"])[1]
+        cases = {"float64": (models[False], "float64", None),
+                 "float32": (models[False], "float32", None),
+                 "r-term": (models[True], "float64", None),
+                 "control": (models[False], "float64", conn.lengths + SPEED * DT)}
+        trajectories = {}
         for start, initial in starts.items():
-            trajectories[(start, "control")] = run_numba(
-                conn, n_steps=args.steps, repeats=1, stochastic=False, dtype="float64",
-                lengths=conn.lengths + SPEED * DT, initial=initial)[1]
+            for case, (model, dtype, lengths) in cases.items():
+                out = numba_call(conn, model, n_steps=args.steps, stochastic=False,
+                                 dtype=dtype, initial=initial, lengths=lengths)[1]
+                trajectories[(start, case)] = out.raw[0].astype(np.float64)
 
     same_weights = np.array_equal(tvb["weights"], conn.weights)
     same_lengths = np.array_equal(tvb["tract_lengths"], conn.lengths)
@@ -309,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{np.count_nonzero(conn.weights)} non-zero weights, {on_diagonal} on the diagonal, "
           f"tracts up to {conn.lengths.max():.1f} mm), "
           f"MontbrioPazoRoxin (TVB defaults), Linear a = {COUPLING_A}, speed {SPEED} m/s, "
-          f"dt {DT} ms, {args.steps} steps, raw monitor, {args.repeats} repeats")
+          f"dt {DT} ms, {args.steps} steps, raw monitor, {args.repeats} rounds")
     print(f"# TVB: tvb-library {meta['tvb_library']}, tvb-data {meta['tvb_data']}, numpy "
           f"{meta['numpy']}, Python {meta['python']}, {meta['history']}; brainsweep: numba "
           f"{numba.__version__}, numpy {np.__version__}")
@@ -323,12 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     tvb_version = f"tvb {meta['tvb_library']}"
     for kind in kinds:
-        t = meta["timings"][kind]
+        t = tvb_timings[kind]
         tvb_min, tvb_med = summary(t["run_s"])
         print(f"{tvb_version:<18} {kind:<16} {'float64':<8} {min(t['configure_s']):>8.3f} "
               f"{tvb_min:>10.3f} {tvb_med:>10.3f} {'-':>12} "
               f"{1e6 * tvb_min / args.steps:>8.1f} {1.0:>8.1f}x")
-        for (variant_kind, dtype, r_only), (timings, _) in numba_runs.items():
+        for (variant_kind, dtype, r_only), timings in numba_timings.items():
             if variant_kind != kind:
                 continue
             label = "brainsweep r-term" if r_only else "brainsweep numba"
@@ -361,9 +383,8 @@ def main(argv: list[str] | None = None) -> int:
               "control": "control: numba float64, delays + 1 step"}
     for start in starts:
         for variant, label in labels.items():
-            if (start, variant) in trajectories:
-                print(f"{start:<8} " + agreement_row(label, trajectories[(start, variant)],
-                                                     tvb[f"raw_{start}"]))
+            print(f"{start:<8} " + agreement_row(label, trajectories[(start, variant)],
+                                                 tvb[f"raw_{start}"]))
     print("# diagnostic: TVB again with its history (weights, delayed states) in float64")
     for start in starts:
         ref, ref64 = tvb[f"raw_{start}"], tvb[f"raw_{start}_history64"]

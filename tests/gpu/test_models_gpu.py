@@ -15,6 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from brainsweep.bold.balloon import balloon_preset
+from brainsweep.dsl import load_model
 from model_cases import (
     CASES,
     EPILEPTOR_NOISE,
@@ -30,9 +33,6 @@ from model_cases import (
     run_target,
     subnetwork,
 )
-
-from brainsweep.bold.balloon import balloon_preset
-from brainsweep.dsl import load_model
 
 pytestmark = pytest.mark.gpu
 

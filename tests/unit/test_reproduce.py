@@ -180,7 +180,7 @@ def test_plot_only_needs_the_csv(tmp_path):
         run_stage(read_study(config), tmp_path / "empty", plot_only=True)
 
 
-@pytest.mark.parametrize("study", ["rateml-fig1", "tvbhpc-fig2"])
+@pytest.mark.parametrize("study", ["rateml-fig1", "rateml-fig2", "tvbhpc-fig2"])
 def test_kept_device_results_redraw(tmp_path, study):
     """The CSVs kept in docs/reproductions/ (measured on the device) redraw here."""
     kept = ROOT / "docs" / "reproductions" / study
@@ -193,6 +193,7 @@ def test_kept_device_results_redraw(tmp_path, study):
     assert (rows["status"].isin(["ok", "refused"])).all()
 
 
+@pytest.mark.slow  # two rounds of shard processes: ~20 s on two shared cores
 def test_panels_merge_and_weak_scaling_processes_on_opencl(tmp_path):
     """Panel a, then panel c (two shard processes on PoCL) into the same CSV."""
     pytest.importorskip("pyopencl")
@@ -238,3 +239,22 @@ def test_snakemake_dry_run_is_one_reproduce_call(tmp_path, study, gpus):
     assert output.count("brainsweep reproduce --settings") == 1
     assert f"gpu={gpus}" in output
 
+
+
+@pytest.mark.slow  # two rounds of shard processes: ~20 s on two shared cores
+def test_bench_splits_a_size_over_processes(capsys):
+    """`brainsweep bench --gpus 1 2` (here on PoCL: processes stand in for GPUs)."""
+    pytest.importorskip("pyopencl")
+    from brainsweep.backends import get_target
+    from brainsweep.cli import main
+
+    if not get_target("opencl").available()[0]:
+        pytest.skip("no OpenCL device")
+    assert main(["bench", "--target", "opencl", "--device", "pthread", "--sizes", "32",
+                 "--steps", "20", "--gpus", "1", "2"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.strip()[:1].isdigit()]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("1", "32", "20"), ("2", "32", "20")]
+    assert rows[0][6] == "1.00" and rows[0][-1] == rows[1][-1] == "0"
+    wall, rate = float(rows[1][3]), float(rows[1][5])
+    assert rate == pytest.approx(32 * 20 / wall / 1e6, rel=0.05)  # wall is rounded
