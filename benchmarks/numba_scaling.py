@@ -13,11 +13,11 @@ defaults to the number of cores)::
         [--repeats 3] [--dtype float64 float32]
 
 Compilation is excluded (a first 10-step call per float type with a fresh kernel cache,
-reported); each thread count
-is timed ``--repeats`` times over the whole ``simulate.run`` call; the table gives min and
-median, simulation-steps per second from the min, and the speed-up and parallel efficiency
-against one thread. The machine is shared, so the load average is printed at the start and
-at the end.
+reported). Each (float type, thread count) is timed ``--repeats`` times over the whole
+``simulate.run`` call, in rounds over all of them so that each meets the same load on this
+shared machine; the table gives min and median, simulation-steps per second from the min,
+and the speed-up and parallel efficiency against the fewest threads. The load average is
+printed at the start and at the end.
 """
 
 from __future__ import annotations
@@ -82,20 +82,21 @@ def main(argv: list[str] | None = None) -> int:
                            dtype=dtype)
         return time.perf_counter() - started, out
 
-    rows = []
+    times = {(dtype, threads): [] for dtype in args.dtype for threads in args.threads}
+    compile_s, diverged = {}, {}
     with tempfile.TemporaryDirectory(prefix="numba-scaling-") as scratch:
         os.environ["BRAINSWEEP_CACHE"] = scratch  # a fresh kernel cache: real compile times
         for dtype in args.dtype:
-            compile_s, _ = call(10, dtype)
-            for threads in args.threads:
+            compile_s[dtype] = call(10, dtype)[0]
+        # Rounds over every (dtype, threads), so that all meet the same load.
+        for _ in range(args.repeats):
+            for dtype, threads in times:
                 numba.set_num_threads(threads)
-                times, diverged = [], 0
-                for _ in range(args.repeats):
-                    wall, out = call(args.steps, dtype)
-                    times.append(wall)
-                    diverged = int(out.diverged.sum())
-                rows.append((dtype, threads, compile_s, min(times), statistics.median(times),
-                             diverged))
+                wall, out = call(args.steps, dtype)
+                times[(dtype, threads)].append(wall)
+                diverged[(dtype, threads)] = int(out.diverged.sum())
+    rows = [(dtype, threads, compile_s[dtype], min(t), statistics.median(t),
+             diverged[(dtype, threads)]) for (dtype, threads), t in times.items()]
 
     print(f"# problem: HCP AAL2 cortical group connectome ({n_nodes} regions, "
           f"{np.count_nonzero(conn.weights)} non-zero weights), MontbrioPazoRoxin (TVB "

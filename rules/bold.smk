@@ -7,7 +7,7 @@ rule process_bold:
     log:
         "logs/process_bold/{study}-{shard}.log",
     benchmark:
-        "benchmarks/process_bold/{study}-{shard}.tsv"
+        "logs/benchmarks/process_bold/{study}-{shard}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:

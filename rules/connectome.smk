@@ -15,7 +15,7 @@ rule build_connectome:
     log:
         "logs/build_connectome/{name}.log",
     benchmark:
-        "benchmarks/build_connectome/{name}.tsv"
+        "logs/benchmarks/build_connectome/{name}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:
@@ -38,7 +38,7 @@ rule build_empirical:
     log:
         "logs/build_empirical/{name}.log",
     benchmark:
-        "benchmarks/build_empirical/{name}.tsv"
+        "logs/benchmarks/build_empirical/{name}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:

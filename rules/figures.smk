@@ -26,7 +26,7 @@ rule plot_figures:
     log:
         f"logs/plot_figures/{STUDY}.log",
     benchmark:
-        f"benchmarks/plot_figures/{STUDY}.tsv"
+        f"logs/benchmarks/plot_figures/{STUDY}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:

@@ -12,7 +12,7 @@ rule fit_study:
     log:
         "logs/fit_study/{study}.log",
     benchmark:
-        "benchmarks/fit_study/{study}.tsv"
+        "logs/benchmarks/fit_study/{study}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:
@@ -47,7 +47,7 @@ if "recovery" in config:
         log:
             "logs/evaluate_recovery/{study}.log",
         benchmark:
-            "benchmarks/evaluate_recovery/{study}.tsv"
+            "logs/benchmarks/evaluate_recovery/{study}.tsv"
         conda:
             "../envs/cpu.yaml"
         resources:

@@ -4,7 +4,7 @@ rule generate_kernel:
     log:
         "logs/generate_kernel/{model}-{target}-{suffix}.log",
     benchmark:
-        "benchmarks/generate_kernel/{model}-{target}-{suffix}.tsv"
+        "logs/benchmarks/generate_kernel/{model}-{target}-{suffix}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:

@@ -28,7 +28,7 @@ rule reproduce_figure:
     log:
         "logs/reproduce_figure/{study}.log",
     benchmark:
-        "benchmarks/reproduce_figure/{study}.tsv"
+        "logs/benchmarks/reproduce_figure/{study}.tsv"
     conda:
         "../envs/cuda.yaml" if REPRODUCE_TARGET == "cuda" else "../envs/cpu.yaml"
     threads: 2

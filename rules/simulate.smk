@@ -13,7 +13,7 @@ rule simulate_shard:
     log:
         "logs/simulate_shard/{study}-{shard}.log",
     benchmark:
-        "benchmarks/simulate_shard/{study}-{shard}.tsv"
+        "logs/benchmarks/simulate_shard/{study}-{shard}.tsv"
     conda:
         f"../envs/{CONDA_ENV.get(TARGET, 'cpu')}.yaml"
     threads: config["simulation"]["threads"]
@@ -42,7 +42,7 @@ if "recovery" in config:
         log:
             "logs/simulate_truth/{study}.log",
         benchmark:
-            "benchmarks/simulate_truth/{study}.tsv"
+            "logs/benchmarks/simulate_truth/{study}.tsv"
         conda:
             f"../envs/{CONDA_ENV.get(TARGET, 'cpu')}.yaml"
         threads: config["simulation"]["threads"]

@@ -100,9 +100,15 @@ def model_variant(name: str, edits, folder) -> Path:
     return path
 
 
-# Different noise intensities on Epileptor's six state variables: variables 4 and 5 draw from
-# Philox block 1 (four normals per block), so a swapped or shared stream shows.
+# Stochastic Epileptor with different noise intensities on its six state variables: variables
+# 4 and 5 draw from Philox block 1 (four normals per block), so a swapped or shared stream
+# shows. With the sigmoidal coupling its dfun reads 6 + 2 + 18 + 5 = 31 values: more than the
+# 30 positional arguments that CPython passes without a star-args call, which Numba cannot
+# inline (the Numba template passes three tuples instead).
 EPILEPTOR_NOISE = {"x1": 1e-3, "y1": 2e-3, "z": 1e-4, "x2": 3e-3, "y2": 4e-3, "g": 5e-4}
+NOISY_EPILEPTOR = Case("sigmoidal", dt=0.05, n_steps=2000,
+                       params={"global_coupling": 1.0, "coupling.sigma": 1.0, "Kvf": 0.5,
+                               "Kf": 0.5, "Ks": -0.2})
 
 
 def subnetwork(conn) -> SimpleNamespace:

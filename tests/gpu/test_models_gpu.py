@@ -5,7 +5,8 @@ and OpenCL on PoCL); the cases and the bound come from tests/model_cases.py: flo
 relative error ``‖out − ref‖ / ‖ref‖ ≤ 1e-9`` on 20 HCP regions with real delays. Shipped
 models run with heun and TVB's usual coupling, RateML's files unchanged (their own coupling,
 Euler as RateML integrates), plus a BOLD drive that reads auxiliaries and the coupling input,
-and stochastic Epileptor (six noisy variables, two Philox blocks) with the oracle's seed.
+and stochastic Epileptor (six noisy variables, two Philox blocks; 31 dfun values)
+with the oracle's seed.
 
 Run on a machine with an NVIDIA GPU: ``python -m pytest -m gpu -q tests/gpu``.
 """
@@ -22,6 +23,7 @@ from model_cases import (
     CASES,
     EPILEPTOR_NOISE,
     N_REGIONS,
+    NOISY_EPILEPTOR,
     RATE_DRIVEN_BOLD,
     RATEML_CASES,
     RTOL,
@@ -107,7 +109,7 @@ def test_bold_observable_reads_auxiliaries(request, network, oracle, tmp_path, t
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_same_seed_same_noisy_trajectory(request, network, oracle, target):
     device = request.getfixturevalue(TARGETS[target])
-    model, case = load_model("epileptor"), CASES["epileptor"]
+    model, case = load_model("epileptor"), NOISY_EPILEPTOR
     initial = initial_state(model, N_REGIONS, case.perturbation, seed=41)
     ref = oracle(("noisy-epileptor",), model, case, "heun", initial, noise=EPILEPTOR_NOISE,
                  seed=5, sim_index=3)

@@ -25,6 +25,7 @@ from model_cases import (
     EPILEPTOR_NOISE,
     INTEGRATORS,
     N_REGIONS,
+    NOISY_EPILEPTOR,
     RATE_DRIVEN_BOLD,
     RATE_WITHOUT_INPUT_BOLD,
     RTOL,
@@ -106,30 +107,10 @@ def test_opencl_matches_oracle_and_numba(trajectories, name):
     assert relative_error(out, trajectories(name, "heun", "numba")) <= RTOL
 
 
-def test_more_than_thirty_dfun_arguments(network):
-    """Epileptor with the sigmoidal coupling: 6 states, 2 coupling terms, 18 + 5 parameters.
-
-    CPython compiles a call with more than 30 positional arguments into a star-args call,
-    which Numba cannot inline; the Numba template therefore passes dfun three tuples. (The
-    Larter-Breakspear cases above, 40 values, are the other instance.)
-    """
-    model = load_model("epileptor")
-    spec = kernel_spec(model, coupling="sigmoidal", integrator="heun", stochastic=False)
-    assert len(model.states) + len(model.coupling_terms) + len(spec.parameter_names) - 1 > 30
-    case = Case("sigmoidal", dt=0.05, n_steps=2000,
-                params={"global_coupling": 1.0, "coupling.sigma": 1.0, "Kvf": 0.5, "Kf": 0.5,
-                        "Ks": -0.2})
-    initial = initial_state(model, N_REGIONS, case.perturbation, seed=31)
-    out = run_target(network, model, case, target="numba", integrator="heun", initial=initial)
-    ref = run_oracle(network, model, case, integrator="heun", initial=initial)
-    assert not out.diverged[0] and not ref.diverged
-    assert relative_error(out.raw[0], ref.raw) <= RTOL
-
-
 @pytest.fixture(scope="module")
 def noisy_epileptor(network):
     """Stochastic heun on Epileptor: the oracle's trajectory for seeds 5 and 6."""
-    model, case = load_model("epileptor"), CASES["epileptor"]
+    model, case = load_model("epileptor"), NOISY_EPILEPTOR
     initial = initial_state(model, N_REGIONS, case.perturbation, seed=41)
     refs = {seed: run_oracle(network, model, case, integrator="heun", initial=initial,
                              noise=EPILEPTOR_NOISE, seed=seed, sim_index=3).raw
@@ -140,7 +121,11 @@ def noisy_epileptor(network):
 @pytest.mark.parametrize("target", ["numba", pytest.param("opencl", marks=needs_opencl)])
 def test_same_seed_same_noisy_trajectory_on_every_target(network, noisy_epileptor, target):
     """Six noisy variables (two Philox blocks): same seed and simulation index, same
-    trajectory as the oracle; another seed, another trajectory."""
+    trajectory as the oracle; another seed, another trajectory. With the sigmoidal coupling
+    dfun reads more than 30 values (see tests/model_cases.py), as Larter-Breakspear's does."""
+    spec = kernel_spec(noisy_epileptor.model, coupling=noisy_epileptor.case.coupling)
+    model = noisy_epileptor.model
+    assert len(model.states) + len(model.coupling_terms) + len(spec.parameter_names) - 1 > 30
     ref = noisy_epileptor.refs[5]
     assert relative_error(noisy_epileptor.refs[6], ref) > 1e-3
     out = run_target(network, noisy_epileptor.model, noisy_epileptor.case, target=target,
