@@ -16,8 +16,9 @@ Compilation is excluded (a first 10-step call per float type with a fresh kernel
 reported). Each (float type, thread count) is timed ``--repeats`` times over the whole
 ``simulate.run`` call, in rounds over all of them so that each meets the same load on this
 shared machine; the table gives min and median, simulation-steps per second from the min,
-and the speed-up and parallel efficiency against the fewest threads. The load average is
-printed at the start and at the end.
+the speed-up and parallel efficiency against the fewest threads, and the process's CPU time
+over wall time (how many cores it really got). The load average is printed at the start and
+at the end.
 """
 
 from __future__ import annotations
@@ -75,12 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     initial = np.array([[0.1] * n_nodes, [-2.0] * n_nodes])
 
     def call(steps: int, dtype: str):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         out = simulate.run(conn, "montbrio", target="numba", dt=DT, n_steps=steps,
                            params=params, integrator="heun", stochastic=False,
                            monitors=("tavg",), tavg_period=10, initial_state=initial,
                            dtype=dtype)
-        return time.perf_counter() - started, out
+        wall = time.perf_counter() - started
+        return wall, (time.process_time() - cpu) / wall, out
 
     times = {(dtype, threads): [] for dtype in args.dtype for threads in args.threads}
     compile_s, diverged = {}, {}
@@ -92,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeats):
             for dtype, threads in times:
                 numba.set_num_threads(threads)
-                wall, out = call(args.steps, dtype)
-                times[(dtype, threads)].append(wall)
+                wall, cores, out = call(args.steps, dtype)
+                times[(dtype, threads)].append((wall, cores))
                 diverged[(dtype, threads)] = int(out.diverged.sum())
-    rows = [(dtype, threads, compile_s[dtype], min(t), statistics.median(t),
-             diverged[(dtype, threads)]) for (dtype, threads), t in times.items()]
+    rows = [(dtype, threads, compile_s[dtype], min(t)[0], statistics.median(w for w, _ in t),
+             min(t)[1], diverged[(dtype, threads)]) for (dtype, threads), t in times.items()]
 
     print(f"# problem: HCP AAL2 cortical group connectome ({n_nodes} regions, "
           f"{np.count_nonzero(conn.weights)} non-zero weights), MontbrioPazoRoxin (TVB "
@@ -108,15 +110,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{numba.threading_layer()}")
     print(f"{'dtype':<8} {'threads':>7} {'compile_s':>9} {'run_min_s':>10} {'run_med_s':>10} "
           f"{'k sim-steps/s':>13} {'us/sim-step':>11} {'speed-up':>9} {'efficiency':>10} "
-          f"{'diverged':>8}")
+          f"{'cpu/wall':>8} {'diverged':>8}")
     sim_steps = args.sims * args.steps
-    for dtype, threads, compile_s, best, median, diverged in rows:
+    for dtype, threads, compile_s, best, median, cores, diverged in rows:
         one = next(r[3] for r in rows if r[0] == dtype and r[1] == min(args.threads))
         speedup = one / best
         print(f"{dtype:<8} {threads:>7} {compile_s:>9.2f} {best:>10.3f} {median:>10.3f} "
               f"{sim_steps / best / 1e3:>13.1f} {1e6 * best / sim_steps:>11.2f} "
               f"{speedup:>8.2f}x {speedup / threads * min(args.threads):>10.2f} "
-              f"{diverged:>8}")
+              f"{cores:>8.2f} {diverged:>8}")
+    print("# cpu/wall: this process's CPU time over wall time in the fastest run: the cores it "
+          "actually got (the machine is shared)")
     print(f"# machine: {machine_line()} (end)")
     return 0
 

@@ -113,14 +113,16 @@ def kernel_model_settings(dry_run_output: str) -> dict | None:
     .glob("*.yaml"))])
 def test_dry_run_of_every_study_config(workdir, repo_root, study):
     """`snakemake -n` of the default study and of every file in config/studies/ (as CI runs
-    them); a study given with --configfile is that study alone, never merged into the
+    them, --forceall: the tiny study's outputs may already be in the shared work folder); a
+    study given with --configfile is that study alone, never merged into the
     default one: the kernel is generated from exactly its model section."""
     if study is None:
         config = repo_root / "config" / "config.yaml"
-        result = snakemake(repo_root, workdir, "-n", "-p", "-j1")
+        result = snakemake(repo_root, workdir, "-n", "-p", "-j1", "--forceall")
     else:
         config = repo_root / "config" / "studies" / study
-        result = snakemake(repo_root, workdir, "-n", "-p", "-j1", "--configfile", str(config))
+        result = snakemake(repo_root, workdir, "-n", "-p", "-j1", "--forceall",
+                           "--configfile", str(config))
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{config.name}: {output[-3000:]}"
     written = yaml.safe_load(config.read_text())
