@@ -1,12 +1,4 @@
-"""The Numba target: ``@njit(parallel=True)``, ``prange`` over lane groups of a shard.
-
-A lane group is a handful of simulations with the same conduction speed. They share one delay
-matrix, so the kernel advances them together with the simulations as the innermost (lane)
-index of its arrays: every delayed read of the network sum becomes one contiguous load of all
-lanes, which the compiler vectorises, instead of one scattered read per simulation. The lanes
-never mix, and each does the arithmetic of a simulation run alone in the same order, so the
-grouping changes no result (tests/unit/test_numba_lanes.py checks bit-identity).
-"""
+"""The Numba target: ``@njit(parallel=True)``, ``prange`` over the simulations of a shard."""
 
 from __future__ import annotations
 
@@ -22,11 +14,7 @@ from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
 from brainsweep.codegen.generate import cache_dir, source_hash, write_kernel
 from brainsweep.codegen.render import PythonRenderer
 
-__all__ = ["MAX_LANES", "NumbaTarget", "lane_groups"]
-
-# One AVX2 register of float32 (eight) or two of float64: more lanes only lengthen a group's
-# history rows without saving loads, and leave fewer groups to spread over the cores.
-MAX_LANES = 8
+__all__ = ["NumbaTarget"]
 
 _MODULES: dict[str, ModuleType] = {}
 
@@ -45,43 +33,6 @@ def load_module(source: str) -> ModuleType:
     return _MODULES[key]
 
 
-def lane_groups(speeds: np.ndarray, threads: int,
-                max_lanes: int = MAX_LANES) -> tuple[np.ndarray, np.ndarray]:
-    """Split a shard's rows into groups of equal speed, each of at most ``max_lanes`` rows.
-
-    Returns ``(start, members)``: group g is ``members[start[g]:start[g + 1]]``, rows in
-    ascending order within a group. The lane count is halved while that leaves fewer groups
-    than ``threads``, so that every core gets work: wide groups on a shard of one speed
-    would otherwise run on one core.
-
-    Examples
-    --------
-    >>> start, members = lane_groups(np.array([3.0, 6.0, 3.0, 3.0, 6.0]), threads=1)
-    >>> [members[a:b].tolist() for a, b in zip(start[:-1], start[1:])]
-    [[0, 2, 3], [1, 4]]
-    >>> start, members = lane_groups(np.full(8, 3.0), threads=2)
-    >>> [members[a:b].tolist() for a, b in zip(start[:-1], start[1:])]
-    [[0, 1, 2, 3], [4, 5, 6, 7]]
-    """
-    speeds = np.asarray(speeds, dtype=np.float64)
-    order = np.argsort(speeds, kind="stable")  # equal speeds keep their row order
-    edges = np.flatnonzero(np.diff(speeds[order])) + 1
-    runs = np.split(order, edges) if order.size else []
-
-    def split(lanes: int) -> list[np.ndarray]:
-        return [run[k:k + lanes] for run in runs for k in range(0, run.size, lanes)]
-
-    lanes = max(1, int(max_lanes))
-    groups = split(lanes)
-    while lanes > 1 and len(groups) < threads:
-        lanes //= 2
-        groups = split(lanes)
-    start = np.zeros(len(groups) + 1, dtype=np.int64)
-    start[1:] = np.cumsum([g.size for g in groups])
-    members = np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, np.int64)
-    return start, members
-
-
 @register
 class NumbaTarget(Target):
     name = "numba"
@@ -89,7 +40,7 @@ class NumbaTarget(Target):
     renderer = PythonRenderer
     file_suffix = ".py"
     main_template = "simulate.py.j2"
-    coupling_sum = "{gx}[i, l]"  # sums are held per node and lane
+    coupling_sum = "{gx}[i]"  # sums are held per node, filled source by source
 
     @classmethod
     def devices(cls) -> list[str]:
@@ -115,12 +66,7 @@ class NumbaTarget(Target):
 
         started = time.perf_counter()
         module = load_module(source)
-        import numba
-
-        group_start, group_members = lane_groups(inputs.params[:, -1],
-                                                 numba.get_num_threads())
         args = (
-            group_start, group_members,
             np.ascontiguousarray(inputs.params, dtype=np.float64),
             np.ascontiguousarray(inputs.weights, dtype=np.float64),
             np.ascontiguousarray(inputs.lengths, dtype=np.float64),
