@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     knobs = {"batch": bench_args.batch, "parts": bench_args.parts,
              "max_registers": bench_args.max_registers}
     apply_knobs(**knobs)
+    history = None if args.history_dtype in (None, "float32") else args.history_dtype
     rows = bench.run_bench(args.target, args.sizes, n_steps=args.steps, device=args.device,
-                           bandwidth=args.bandwidth)
+                           bandwidth=args.bandwidth, history_dtype=history)
     print(f"# variant {bench_args.label}: package {bench_args.package}, {knobs}")
     print(bench.format_table(rows))
     if bench_args.log:

@@ -75,6 +75,7 @@ class BenchRow:
     achieved_gbps: float
     floor_fraction: float | None
     diverged: int
+    history_dtype: str = "float32"  # the delay history's storage type
 
 
 def bench_grid(n_sims: int, *, n_speeds: int = N_SPEEDS) -> dict[str, np.ndarray]:
@@ -105,20 +106,22 @@ def floor_bytes_per_sim_step(weights: np.ndarray, *, value_bytes: int = 4,
     return n_cvars * (n_connections + weights.shape[0]) * value_bytes
 
 
-def _plan_bytes(conn, grid: dict[str, np.ndarray], *, n_steps: int, bold_period: int):
+def _plan_bytes(conn, grid: dict[str, np.ndarray], *, n_steps: int, bold_period: int,
+                history_dtype: str = "float32"):
     try:  # absent in checkouts older than the planner (benchmarks/sweep_bench.py --package)
         from brainsweep.simulate.plan import plan_shard
     except ImportError:
         return None
     plan = plan_shard(conn.weights, conn.lengths, grid["speed"], dt=0.1, n_states=1,
-                      n_cvars=1, n_params=3, dtype="float32",
+                      n_cvars=1, n_params=3, dtype="float32", history_dtype=history_dtype,
                       frames=(0, 0, n_steps // bold_period))
     return plan.bytes_per_sim
 
 
 def run_bench(target: str, sizes: Sequence[int] = BENCH_SIZES, *, n_steps: int = BENCH_STEPS,
               device: str | None = None, connectome_path: str | Path | None = None,
-              bandwidth: float | None = None, seed: int = 5) -> list[BenchRow]:
+              bandwidth: float | None = None, seed: int = 5,
+              history_dtype: str | None = None) -> list[BenchRow]:
     """Time the benchmark problem for each shard size on one target.
 
     Parameters
@@ -132,12 +135,16 @@ def run_bench(target: str, sizes: Sequence[int] = BENCH_SIZES, *, n_steps: int =
     bandwidth
         Copy bandwidth of the device in bytes/s for the floor; default: the H200's for GPU
         targets, none (no fraction) for Numba.
+    history_dtype
+        The delay history's storage type (None: the kernel's float32; ``"float16"`` on the
+        GPU targets halves the history's bytes and the floor's).
     """
     from brainsweep import connectome, simulate
 
     conn = connectome.load(connectome_path or _CONNECTOME)
     n_nodes = conn.weights.shape[0]
-    floor = floor_bytes_per_sim_step(conn.weights)
+    storage = history_dtype or "float32"
+    floor = floor_bytes_per_sim_step(conn.weights, value_bytes=np.dtype(storage).itemsize)
     peak = bandwidth if bandwidth is not None else COPY_BANDWIDTH.get(target)
     bold_period_s = 0.72  # TR; 7200 steps of 0.1 ms
     options = dict(target=target, dt=0.1, integrator="euler", coupling="kuramoto",
@@ -145,6 +152,8 @@ def run_bench(target: str, sizes: Sequence[int] = BENCH_SIZES, *, n_steps: int =
                    monitors=("bold",), bold_period_s=bold_period_s, bold_dt_s=1e-3)
     if device is not None:
         options["device"] = device
+    if history_dtype is not None:  # only when asked: an older package (--package) lacks it
+        options["history_dtype"] = history_dtype
     generator = np.random.default_rng(seed)
     # Warm-up: generation, compilation and module load stay out of the timings.
     small = bench_grid(N_SPEEDS)
@@ -165,10 +174,11 @@ def run_bench(target: str, sizes: Sequence[int] = BENCH_SIZES, *, n_steps: int =
             run_s=run_s, sim_steps_per_s=rate, seconds_40k=n_sims * BENCH_STEPS / rate,
             # the planner counts the GPU runners' device arrays; Numba keeps its own layout
             bytes_per_sim=None if target == "numba" else _plan_bytes(
-                conn, grid, n_steps=n_steps, bold_period=round(bold_period_s / 1e-4)),
+                conn, grid, n_steps=n_steps, bold_period=round(bold_period_s / 1e-4),
+                history_dtype=storage),
             floor_bytes=floor, achieved_gbps=achieved / 1e9,
             floor_fraction=achieved / peak if peak else None,
-            diverged=int(np.count_nonzero(out.diverged))))
+            diverged=int(np.count_nonzero(out.diverged)), history_dtype=storage))
     return rows
 
 
@@ -241,14 +251,19 @@ def format_scaling(rows: Sequence[ScalingRow]) -> str:
 
 
 def format_table(rows: Sequence[BenchRow]) -> str:
-    """The rows as a fixed-width text table."""
-    header = (f"{'target':<7} {'P':>7} {'steps':>6} {'Msim-steps/s':>13} {'s/40k steps':>11} "
-              f"{'KiB/sim':>8} {'B/sim-step':>10} {'GB/s':>7} {'floor':>6} {'diverged':>8}")
+    """The rows as a fixed-width text table; a row whose history is not float32 names its
+    storage type after the target (``cuda/f16``)."""
+    labels = [r.target if r.history_dtype == "float32" else
+              f"{r.target}/f{np.dtype(r.history_dtype).itemsize * 8}" for r in rows]
+    width = max([7, *map(len, labels)])
+    header = (f"{'target':<{width}} {'P':>7} {'steps':>6} {'Msim-steps/s':>13} "
+              f"{'s/40k steps':>11} {'KiB/sim':>8} {'B/sim-step':>10} {'GB/s':>7} {'floor':>6} "
+              f"{'diverged':>8}")
     lines = [header, "-" * len(header)]
-    for r in rows:
+    for r, label in zip(rows, labels, strict=True):
         per_sim = "-" if r.bytes_per_sim is None else f"{r.bytes_per_sim / 1024:.1f}"
         fraction = "-" if r.floor_fraction is None else f"{r.floor_fraction:.2f}"
-        lines.append(f"{r.target:<7} {r.n_sims:>7} {r.n_steps:>6} "
+        lines.append(f"{label:<{width}} {r.n_sims:>7} {r.n_steps:>6} "
                      f"{r.sim_steps_per_s / 1e6:>13.4g} {r.seconds_40k:>11.2f} {per_sim:>8} "
                      f"{r.floor_bytes:>10} {r.achieved_gbps:>7.0f} {fraction:>6} "
                      f"{r.diverged:>8}")
@@ -265,9 +280,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bandwidth", type=float,
                         help="device copy bandwidth in bytes/s for the floor column")
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--history-dtype", choices=("float32", "float16"), default=None,
+                        help="storage type of the delay history (default: float32, the "
+                             "kernel's; float16 on cuda and opencl)")
     parser.add_argument("--gpus", type=int, nargs="+",
                         help="instead: split each size over these GPU counts (one process "
                              "and shard per GPU) and print the scaling table")
+
+
+def _history_option(args: argparse.Namespace) -> str | None:
+    """``--history-dtype``, None where it is the kernel's own float32 (the default kernel)."""
+    value = getattr(args, "history_dtype", None)
+    return None if value in (None, "float32") else value
 
 
 def main_from_args(args: argparse.Namespace) -> None:
@@ -282,11 +306,12 @@ def main_from_args(args: argparse.Namespace) -> None:
             Path(args.json).write_text(json.dumps([asdict(r) for r in scaling], indent=1))
         return
     rows = run_bench(args.target, args.sizes, n_steps=args.steps, device=args.device,
-                     bandwidth=args.bandwidth)
+                     bandwidth=args.bandwidth, history_dtype=_history_option(args))
     from brainsweep.backends import get_target
 
     print(f"# {args.target} devices: {get_target(args.target).devices()}")
-    print(f"# Kuramoto, TVB connectivity_68, dt 0.1 ms, stochastic Euler, float32, "
+    print(f"# Kuramoto, TVB connectivity_68, dt 0.1 ms, stochastic Euler, float32 "
+          f"(history {rows[0].history_dtype if rows else 'float32'}), "
           f"{N_SPEEDS} speeds 1-10 m/s x couplings {COUPLING_RANGE}; host {platform.node()}")
     print(format_table(rows))
     per_sim = [r.bytes_per_sim for r in rows if r.bytes_per_sim is not None]

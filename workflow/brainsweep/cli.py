@@ -111,7 +111,7 @@ def _cmd_kernels(args) -> None:
     elif args.model:
         source = generate(args.model, target=args.target, dtype=args.dtype,
                           coupling=args.coupling, integrator=args.integrator,
-                          stochastic=not args.deterministic)
+                          stochastic=not args.deterministic, history_dtype=args.history_dtype)
         stem = Path(str(args.model)).stem
     else:
         raise BrainsweepError("give --model or --settings")
@@ -249,12 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = stage("kernels", "write a model's generated kernel source (from --settings with the "
                          "study's model, coupling and integration sections, or from options)",
-              settings_help="the study's model, coupling and integration sections as one JSON "
-                            "object (instead of --model and the options below)")
+              settings_help="the study's model, coupling and integration sections (and "
+                            "simulation, for its history_dtype) as one JSON object (instead "
+                            "of --model and the options below)")
     p.add_argument("--model", help="shipped name, .yaml or RateML .xml")
     p.add_argument("--target", default="numba", help="numba, cuda or opencl")
     p.add_argument("--dtype", default="float64", choices=("float32", "float64"),
                    help="the kernel's floating-point type (default float64)")
+    p.add_argument("--history-dtype", default=None, choices=("float16", "float32", "float64"),
+                   help="storage type of the delay history (default: --dtype; float16 on the "
+                        "cuda and opencl targets)")
     p.add_argument("--coupling", default=None,
                    help="a shipped coupling (default: the model file's own, else linear)")
     p.add_argument("--integrator", default="heun", choices=("euler", "heun", "rk4"),

@@ -63,6 +63,9 @@ class Target(ABC):
     file_suffix: ClassVar[str]  # ".py", ".cu", ".cl"
     main_template: ClassVar[str]
     coupling_sum: ClassVar[str] = "{gx}"  # how post() reads a weighted sum (see lower())
+    # storage types of the delay history besides the kernel's dtype that the target's
+    # templates and runner support (KernelSpec.history_dtype); generate() refuses the others
+    history_dtypes: ClassVar[tuple[str, ...]] = ()
 
     def context_extras(self, spec) -> dict[str, Any]:
         """Target-specific template variables (thread index spelling, qualifiers, ...)."""

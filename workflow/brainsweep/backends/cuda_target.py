@@ -85,6 +85,7 @@ class DeviceShard:
     frames_tavg: int
     frames_bold: int
     real: np.dtype
+    history_real: np.dtype  # the history's storage type: real, or float16 (history_dtype)
     plan: ShardPlan
     params: np.ndarray  # (P, S) float64
     row_start: np.ndarray  # (N + 1,) int32: node i's connections row_start[i]..[i + 1] - 1
@@ -168,6 +169,7 @@ def connection_lists(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
     """Lay a shard out for the device kernels: plan order, ``[var][node][sim]`` arrays."""
     real = np.dtype(spec.dtype)
+    history_real = np.dtype(spec.history_storage)
     n_sims, n_params = inputs.params.shape
     n_nodes = inputs.weights.shape[0]
     if n_params != len(spec.parameter_names):
@@ -184,7 +186,7 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
     plan = plan_shard(weights, inputs.lengths, inputs.params[:, -1], dt=inputs.dt,
                       n_states=len(spec.model.states), n_cvars=len(spec.model.coupled_states),
                       n_params=n_params, sim_index=inputs.sim_index, dtype=spec.dtype,
-                      frames=counts)
+                      history_dtype=spec.history_storage, frames=counts)
     order = plan.order
     delays, _ = delay_tables(inputs.lengths, plan.group_speeds, inputs.dt)
     row_start, sources, flat = connection_lists(weights)
@@ -195,7 +197,7 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
     return DeviceShard(
         n_sims=n_sims, n_nodes=n_nodes, n_states=plan.n_states, n_cvars=plan.n_cvars,
         horizon=plan.horizon, frames_raw=counts[0], frames_tavg=counts[1],
-        frames_bold=counts[2], real=real, plan=plan,
+        frames_bold=counts[2], real=real, history_real=history_real, plan=plan,
         params=np.ascontiguousarray(np.asarray(inputs.params, dtype=np.float64)[order].T),
         row_start=row_start, sources=sources,
         weights=np.ascontiguousarray(weights.reshape(-1)[flat].astype(real)),
@@ -377,6 +379,7 @@ class CudaTarget(Target):
     file_suffix = ".cu"
     main_template = "simulate.cu.j2"
     coupling_sum = "{gx}"  # the sums are scalars, one node at a time
+    history_dtypes = ("float16",)  # __half storage through cuda_fp16.h (docs/design.md)
     # Tuning (docs/perf-notes.md): history loads issued together per thread; threads per
     # simulation (None: as many as fill the device once, see choose_node_parts); a register
     # cap for nvcc (None: its own choice). 64 registers let 32 warps share a multiprocessor
@@ -388,9 +391,11 @@ class CudaTarget(Target):
     max_registers: int | None = 64
 
     def context_extras(self, spec) -> dict[str, Any]:
-        """``fn`` (math names for the real type), ``sim_lanes`` and ``connection_batch``."""
+        """``fn`` (math names for the real type), ``sim_lanes``, ``connection_batch`` and
+        ``history_dtype`` (the history's storage type)."""
         return {"fn": dict(self.renderer(dtype=spec.dtype).functions),
-                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch)}
+                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
+                "history_dtype": spec.history_storage}
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -455,7 +460,7 @@ class CudaTarget(Target):
             tables = [upload(getattr(shard, name)) for name in DEVICE_TABLES]
             noise, balloon = upload(shard.noise), upload(shard.balloon)
             sim_key = upload(shard.sim_key)
-            history, _ = empty((shard.history_size,), shard.real)
+            history, _ = empty((shard.history_size,), shard.history_real)
             tavg_sum, _ = empty((shard.n_states, shard.n_nodes, shard.n_sims), shard.real)
             drive_sum, _ = empty((shard.n_nodes, shard.n_sims), shard.real)
             hemo, _ = empty((4, shard.n_nodes, shard.n_sims), np.float64)

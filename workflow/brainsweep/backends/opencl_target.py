@@ -179,6 +179,7 @@ class OpenCLTarget(Target):
     file_suffix = ".cl"
     main_template = "simulate.cl.j2"
     coupling_sum = "{gx}"  # the sums are scalars, one node at a time
+    history_dtypes = ("float16",)  # half storage through vload_half / vstore_half_rte
     # Tuning, as the CUDA target's. OpenCL does not report a kernel's registers, so the
     # threads per simulation assume the occupancy of the capped CUDA kernel: 32 warps per
     # unit with the NVIDIA register cap, 21 (nvcc's own 92 registers) without it.
@@ -187,9 +188,11 @@ class OpenCLTarget(Target):
     max_registers: int | None = 64
 
     def context_extras(self, spec) -> dict[str, Any]:
-        """``fn`` (math names for the real type), ``sim_lanes`` and ``connection_batch``."""
+        """``fn`` (math names for the real type), ``sim_lanes``, ``connection_batch`` and
+        ``history_dtype`` (the history's storage type)."""
         return {"fn": dict(self.renderer(dtype=spec.dtype).functions),
-                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch)}
+                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
+                "history_dtype": spec.history_storage}
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -241,7 +244,7 @@ class OpenCLTarget(Target):
         tables = [upload(getattr(shard, name)) for name in DEVICE_TABLES]
         noise, balloon = upload(shard.noise), upload(shard.balloon)
         sim_key = upload(shard.sim_key)
-        history, _ = empty((shard.history_size,), shard.real)
+        history, _ = empty((shard.history_size,), shard.history_real)
         tavg_sum, _ = empty((shard.n_states, shard.n_nodes, shard.n_sims), shard.real)
         drive_sum, _ = empty((shard.n_nodes, shard.n_sims), shard.real)
         hemo, _ = empty((4, shard.n_nodes, shard.n_sims), np.float64)

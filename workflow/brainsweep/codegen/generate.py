@@ -13,8 +13,10 @@ from pathlib import Path
 from brainsweep.codegen.environment import environment, template_digest
 from brainsweep.codegen.lower import lower
 from brainsweep.codegen.spec import KernelSpec, kernel_spec
+from brainsweep.errors import InputError
 
-__all__ = ["cache_dir", "generate", "source_hash", "spec_hash", "write_kernel"]
+__all__ = ["cache_dir", "check_history_storage", "generate", "source_hash", "spec_hash",
+           "write_kernel"]
 
 
 def spec_hash(spec: KernelSpec, target_name: str) -> str:
@@ -29,11 +31,40 @@ def spec_hash(spec: KernelSpec, target_name: str) -> str:
                  __version__):
         digest.update(part.encode())
         digest.update(b"\0")
+    if spec.history_dtype is not None:  # absent by default: default hashes stay as they were
+        digest.update(f"history_dtype={spec.history_dtype}".encode())
     return digest.hexdigest()[:16]
 
 
+def check_history_storage(spec: KernelSpec, target: str) -> None:
+    """Refuse a ``spec.history_dtype`` that ``target`` cannot store (InputError, field
+    ``history_dtype``): only targets listing it in ``history_dtypes`` generate it.
+
+    Examples
+    --------
+    >>> spec = kernel_spec("montbrio", dtype="float32", history_dtype="float16")
+    >>> check_history_storage(spec, "opencl")  # supported: returns None
+    >>> try:
+    ...     check_history_storage(spec, "numba")
+    ... except InputError as error:
+    ...     print(error.field, "|", str(error).split("; ")[1])
+    history_dtype | history_dtype 'float16' needs one of the targets ['cuda', 'opencl']
+    """
+    from brainsweep.backends import get_target, list_targets
+
+    impl = get_target(target)
+    if spec.history_dtype is None or spec.history_dtype in impl.history_dtypes:
+        return
+    able = [name for name in list_targets()
+            if spec.history_dtype in get_target(name).history_dtypes]
+    raise InputError(f"the {impl.name} target stores the delay history in the kernel's dtype "
+                     f"({spec.dtype}) only; history_dtype {spec.history_dtype!r} needs one of "
+                     f"the targets {able}", field="history_dtype")
+
+
 def generate(model, *, target: str = "numba", dtype: str = "float64", coupling=None,
-             integrator: str = "heun", stochastic: bool = True) -> str:
+             integrator: str = "heun", stochastic: bool = True,
+             history_dtype: str | None = None) -> str:
     """The kernel source text of ``model`` for ``target``.
 
     Parameters
@@ -55,8 +86,10 @@ def generate(model, *, target: str = "numba", dtype: str = "float64", coupling=N
     from brainsweep.backends import get_target
 
     spec = model if isinstance(model, KernelSpec) else kernel_spec(
-        model, coupling=coupling, integrator=integrator, stochastic=stochastic, dtype=dtype)
+        model, coupling=coupling, integrator=integrator, stochastic=stochastic, dtype=dtype,
+        history_dtype=history_dtype)
     impl = get_target(target)
+    check_history_storage(spec, impl.name)
     context = lower(spec, impl.renderer, coupling_sum=impl.coupling_sum).as_dict()
     context.update(impl.context_extras(spec))
     context.update(version=__version__, spec_hash=spec_hash(spec, impl.name))

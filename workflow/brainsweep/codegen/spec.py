@@ -7,24 +7,37 @@ from dataclasses import dataclass
 from brainsweep.dsl import Coupling, Model, load_coupling, load_model
 from brainsweep.errors import InputError
 
-__all__ = ["DEFAULT_COUPLING", "INTEGRATORS", "KernelSpec", "kernel_spec"]
+__all__ = ["DEFAULT_COUPLING", "HISTORY_DTYPES", "INTEGRATORS", "KernelSpec", "kernel_spec"]
 
 # name -> (stages of dfun per step, has a stochastic form). Stochastic forms add TVB's
 # additive noise sqrt(2 D dt) z; the coupling is held fixed over each step, as TVB does.
 INTEGRATORS: dict[str, tuple[int, bool]] = {"euler": (1, True), "heun": (2, True),
                                             "rk4": (4, False)}
 DTYPES = ("float32", "float64")
+# Storage types of the delay history narrower than the kernel's: values are rounded to nearest
+# on store and widened exactly on load; all arithmetic stays in the kernel's type.
+HISTORY_DTYPES = ("float16",)
 
 
 @dataclass(frozen=True)
 class KernelSpec:
-    """Everything that shapes a generated kernel (and so its cache key)."""
+    """Everything that shapes a generated kernel (and so its cache key).
+
+    ``history_dtype`` is None when the delay history is stored in the kernel's ``dtype``
+    (every target), or a narrower storage type of :data:`HISTORY_DTYPES` (the GPU targets).
+    """
 
     model: Model
     coupling: Coupling
     integrator: str = "heun"
     stochastic: bool = True
     dtype: str = "float64"
+    history_dtype: str | None = None
+
+    @property
+    def history_storage(self) -> str:
+        """The delay history's storage type: ``history_dtype``, else ``dtype``."""
+        return self.history_dtype or self.dtype
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -37,11 +50,13 @@ DEFAULT_COUPLING = "linear"
 
 
 def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: bool = True,
-                dtype: str = "float64") -> KernelSpec:
+                dtype: str = "float64", history_dtype: str | None = None) -> KernelSpec:
     """Build and check a :class:`KernelSpec` from names or objects.
 
     ``coupling=None`` takes the coupling the model's own file declares (a RateML LEMS file's
-    coupling type), else ``"linear"``.
+    coupling type), else ``"linear"``. ``history_dtype`` None or equal to ``dtype`` stores the
+    delay history in the kernel's type (the spec is then the default one); ``"float16"``
+    stores it in half precision (CUDA and OpenCL targets only).
     """
     model = load_model(model)
     if coupling is None:
@@ -55,7 +70,12 @@ def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: b
                          field="integrator")
     if dtype not in DTYPES:
         raise InputError(f"dtype must be one of {DTYPES}, got {dtype!r}", field="dtype")
+    if history_dtype == dtype:
+        history_dtype = None  # the same kernel, the same cache key, as leaving it out
+    if history_dtype is not None and history_dtype not in HISTORY_DTYPES:
+        raise InputError(f"history_dtype must be the kernel's dtype ({dtype}) or one of "
+                         f"{HISTORY_DTYPES}, got {history_dtype!r}", field="history_dtype")
     if not model.coupling_terms:
         raise InputError(f"model {model.name} declares no coupling_terms", source=model.source)
     return KernelSpec(model=model, coupling=coupling, integrator=integrator,
-                      stochastic=bool(stochastic), dtype=dtype)
+                      stochastic=bool(stochastic), dtype=dtype, history_dtype=history_dtype)

@@ -104,6 +104,7 @@ def run(
     bold_preset: str | BalloonParameters = "friston2003",
     initial_state: np.ndarray | None = None,
     dtype: str = "float64",
+    history_dtype: str | None = None,
     device: str | None = None,
 ) -> SimulationResult:
     """Simulate the network for every parameter row with the chosen target.
@@ -131,6 +132,9 @@ def run(
         Any of ``"raw"``, ``"tavg"``, ``"bold"``.
     initial_state
         ``(V, N)`` or ``(S, V, N)``; held as constant history before t = 0.
+    history_dtype
+        Storage type of the delay history: None (the kernel's ``dtype``) or ``"float16"``
+        (CUDA and OpenCL targets; rounded to nearest on store, arithmetic in ``dtype``).
 
     Examples
     --------
@@ -152,7 +156,7 @@ def run(
     n_nodes = weights.shape[0]
 
     base = kernel_spec(model, coupling=coupling, integrator=integrator, stochastic=False,
-                       dtype=dtype)
+                       dtype=dtype, history_dtype=history_dtype)
     model_obj = base.model.with_noise(**noise) if noise else base.model
     noise_d = np.array([s.noise for s in model_obj.states], dtype=np.float64)
     if np.any(noise_d < 0):
@@ -160,7 +164,7 @@ def run(
     if stochastic is None:
         stochastic = bool(np.any(noise_d > 0))
     spec = kernel_spec(model_obj, coupling=base.coupling, integrator=integrator,
-                       stochastic=stochastic, dtype=dtype)
+                       stochastic=stochastic, dtype=dtype, history_dtype=history_dtype)
     table = parameter_table(spec, params or {})
     n_sims = table.shape[0]
     indices = np.arange(n_sims, dtype=np.int64) if sim_index is None else np.asarray(

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from brainsweep.codegen.generate import check_history_storage
 from brainsweep.errors import InputError, PlanError
 from brainsweep.io import load_npz, provenance, save_npz
 from brainsweep.simulate.grid import build_grid, n_shards, shard_rows
@@ -88,10 +89,18 @@ def study_kernel_spec(settings: Mapping[str, Any]):
     from brainsweep.codegen import kernel_spec
 
     integration = settings.get("integration") or {}
-    return kernel_spec(study_model(settings), coupling=study_coupling(settings),
-                       integrator=integration.get("method", "heun"),
-                       stochastic=bool(integration.get("stochastic", True)),
-                       dtype=integration.get("dtype", "float64"))
+    simulation = settings.get("simulation") or {}
+    try:
+        return kernel_spec(study_model(settings), coupling=study_coupling(settings),
+                           integrator=integration.get("method", "heun"),
+                           stochastic=bool(integration.get("stochastic", True)),
+                           dtype=integration.get("dtype", "float64"),
+                           history_dtype=simulation.get("history_dtype"))
+    except InputError as error:  # name the config key, not the Python argument
+        if error.field != "history_dtype":
+            raise
+        raise InputError(str(error).removeprefix(f"[{error.field}]: "),
+                         field="simulation.history_dtype") from error
 
 
 def study_plan(settings: Mapping[str, Any], weights: np.ndarray, lengths: np.ndarray,
@@ -119,7 +128,7 @@ def study_plan(settings: Mapping[str, Any], weights: np.ndarray, lengths: np.nda
     return plan_shard(weights, lengths, table[:, -1], dt=float(settings["integration"]["dt"]),
                       n_states=len(model.states), n_cvars=len(model.coupled_states),
                       n_params=table.shape[1], sim_index=np.asarray(rows), dtype=spec.dtype,
-                      frames=(0, 0, n_steps // bold_period))
+                      history_dtype=spec.history_storage, frames=(0, 0, n_steps // bold_period))
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,14 @@ def run_stage(settings: Mapping[str, Any], connectome: str | os.PathLike, shard:
     missing = [key for key in SECTIONS if key not in settings]
     if missing:
         raise InputError(f"missing config section(s) {missing}", field=missing[0])
+    target = settings["simulation"].get("target", "numba")
+    try:  # refused here, before planning or compiling, naming the config key
+        check_history_storage(study_kernel_spec(settings), target)
+    except InputError as error:
+        if error.field != "history_dtype":
+            raise
+        raise InputError(str(error).removeprefix(f"[{error.field}]: "),
+                         field="simulation.history_dtype") from error
     model = study_model(settings)
     coupling = study_coupling(settings)
     integration = settings["integration"]
@@ -245,7 +262,7 @@ def run_stage(settings: Mapping[str, Any], connectome: str | os.PathLike, shard:
     n_steps = simulation_steps(settings, model.time_unit_s)
     result = run(
         conn, model,
-        target=sim.get("target", "numba"),
+        target=target,
         dt=float(integration["dt"]),
         n_steps=n_steps,
         params=grid.as_params(rows),
@@ -259,6 +276,7 @@ def run_stage(settings: Mapping[str, Any], connectome: str | os.PathLike, shard:
         bold_dt_s=float(bold_cfg.get("dt_s", 1e-3)),
         bold_preset=bold_cfg.get("preset", "friston2003"),
         dtype=integration.get("dtype", "float64"),
+        history_dtype=sim.get("history_dtype"),
         device=sim.get("device"),
     )
     arrays = {
