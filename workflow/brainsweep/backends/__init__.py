@@ -6,7 +6,9 @@ from brainsweep.backends.base import (
     Target,
     get_target,
     list_targets,
+    refresh_targets,
     register,
 )
 
-__all__ = ["ShardInputs", "ShardOutputs", "Target", "get_target", "list_targets", "register"]
+__all__ = ["ShardInputs", "ShardOutputs", "Target", "get_target", "list_targets", "refresh_targets",
+           "register"]

@@ -54,10 +54,23 @@ def list_couplings() -> list[str]:
     return sorted(read_lined_yaml(_couplings_file()).data)
 
 
+_LOADED: dict[tuple, Coupling] = {}  # (name, file's mtime and size) -> Coupling
+
+
 def load_coupling(name: str | Coupling) -> Coupling:
     """A shipped coupling function by name (``linear``, ``kuramoto``, ...)."""
     if isinstance(name, Coupling):
         return name
+    # Parsed once per process and file version: every simulate.run() asks for its coupling,
+    # and reading the YAML file costs ~10 ms; Coupling is frozen, so sharing it is safe.
+    stat = _couplings_file().stat()
+    key = (name, stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED:
+        _LOADED[key] = _parse_coupling(name)
+    return _LOADED[key]
+
+
+def _parse_coupling(name: str) -> Coupling:
     doc = read_lined_yaml(_couplings_file())
     if name not in doc.data:
         raise InputError(f"unknown coupling {name!r}; known: {sorted(doc.data)}",
