@@ -22,11 +22,14 @@ holds TVB and the two never share a process::
 Timings: TVB's ``Simulator.configure()`` and brainsweep's kernel compilation (a fresh kernel
 cache, the first call of each kernel, 10 steps) are reported apart from the run. A run is
 TVB's ``sim.run(n_steps=...)`` against the whole ``brainsweep.simulate.run`` call (code
-generation, delays, output allocation and the kernel); the kernel call alone is a column of
-its own. The machine is shared, so the timing goes in rounds (TVB once per integrator, then
-every brainsweep variant once; ``--repeats`` rounds) so that both meet the same load; min and
-median are printed, the speed-up is min over min, and the load average is printed at the
-start and at the end.
+generation, delays, output allocation and the kernel); the code generation inside that call
+(redone on every call) and the kernel call alone are columns of their own. The model and the
+coupling are read from their files once, before timing. The machine is shared, so the
+timing goes in rounds (TVB once per integrator, then every brainsweep variant once;
+``--repeats`` rounds) so that both meet the same load; min and median are printed, the
+speed-up is min over min (whole call, and kernel alone), and the load average is printed at
+the start and at the end, with the imported brainsweep's location and git revision (the
+kernels may be changing in the working tree while this runs).
 
 Agreement: the deterministic trajectories from two starts (the uniform one above, and a
 seeded random one in TVB's ``state_variable_range`` where about half of the regions end in
@@ -83,6 +86,28 @@ def machine_line() -> str:
 
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def brainsweep_source() -> str:
+    """Where the imported brainsweep lives and, in a git checkout, its revision and how many
+    files under workflow/ and kernels/ differ from it (the kernels change while we measure)."""
+    import brainsweep
+
+    package = Path(brainsweep.__file__).resolve().parent
+    text = str(package)
+    try:
+        def git(*words: str) -> str:
+            return subprocess.run(["git", "-C", str(package), *words], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+
+        top = git("rev-parse", "--show-toplevel")
+        changed = git("status", "--porcelain", "--", f"{top}/workflow", f"{top}/kernels")
+        n_changed = len(changed.splitlines())
+        text += (f" (git {git('rev-parse', '--short', 'HEAD')}, "
+                 f"{n_changed} uncommitted file(s) under workflow/ and kernels/)")
+    except (OSError, subprocess.CalledProcessError):
+        text += " (not a git checkout)"
+    return text
 
 
 def summary(times: list[float]) -> tuple[float, float]:
@@ -203,6 +228,13 @@ def run_tvb(python: str, *, n_steps: int, repeats: int, stochastic: bool, agreem
     return meta, arrays
 
 
+def linear_coupling():
+    """The shipped linear coupling, read once (as the model is) rather than on every call."""
+    from brainsweep.dsl import load_coupling
+
+    return load_coupling("linear")
+
+
 def montbrio(*, r_term_only: bool = False):
     """TVB's MontbrioPazoRoxin from the shipped model file.
 
@@ -215,7 +247,7 @@ def montbrio(*, r_term_only: bool = False):
     return model.with_coupling_terms(["Coupling_Term_r"]) if r_term_only else model
 
 
-def numba_call(conn, model, *, n_steps: int, stochastic: bool, dtype: str,
+def numba_call(conn, model, coupling, *, n_steps: int, stochastic: bool, dtype: str,
                initial: np.ndarray | None = None, lengths: np.ndarray | None = None):
     """One ``brainsweep.simulate.run`` call, timed whole: (seconds, result)."""
     from types import SimpleNamespace
@@ -230,7 +262,7 @@ def numba_call(conn, model, *, n_steps: int, stochastic: bool, dtype: str,
     started = time.perf_counter()
     out = simulate.run(network, model, target="numba", dt=DT, n_steps=n_steps,
                        params={"global_coupling": [COUPLING_A], "speed": [SPEED]},
-                       integrator="heun", coupling="linear", stochastic=stochastic,
+                       integrator="heun", coupling=coupling, stochastic=stochastic,
                        noise={"r": NOISE_D, "V": NOISE_D}, seed=SEED, monitors=("raw",),
                        initial_state=initial, dtype=dtype)
     wall = time.perf_counter() - started
@@ -279,17 +311,19 @@ def main(argv: list[str] | None = None) -> int:
     n_nodes = conn.weights.shape[0]
     kinds = ["heun"] + (["heun-stochastic"] if args.stochastic else [])
     models = {False: montbrio(), True: montbrio(r_term_only=True)}
+    coupling = linear_coupling()
     variants = [(kind, dtype, False) for kind in kinds for dtype in ("float64", "float32")]
     variants += [("heun", dtype, True) for dtype in ("float64", "float32")]
     tvb_timings = {kind: {"configure_s": [], "run_s": []} for kind in kinds}
-    numba_timings = {v: {"call_s": [], "kernel_s": []} for v in variants}
+    numba_timings = {v: {"call_s": [], "kernel_s": [], "generate_s": []} for v in variants}
     with tempfile.TemporaryDirectory(prefix="numba-vs-tvb-") as scratch:
         # A fresh kernel cache, so that the compile times are real.
         os.environ["BRAINSWEEP_CACHE"] = str(Path(scratch) / "kernels")
         for variant in variants:
             kind, dtype, r_only = variant
             numba_timings[variant]["compile_s"] = numba_call(
-                conn, models[r_only], n_steps=10, stochastic=kind != "heun", dtype=dtype)[0]
+                conn, models[r_only], coupling, n_steps=10, stochastic=kind != "heun",
+                dtype=dtype)[0]
         # Rounds: TVB once per integrator, then every brainsweep variant once, so that both
         # meet the same load on this shared machine.
         for _ in range(args.repeats):
@@ -301,10 +335,11 @@ def main(argv: list[str] | None = None) -> int:
                     tvb_timings[kind][key] += meta["timings"][kind][key]
             for variant in variants:
                 kind, dtype, r_only = variant
-                wall, out = numba_call(conn, models[r_only], n_steps=args.steps,
+                wall, out = numba_call(conn, models[r_only], coupling, n_steps=args.steps,
                                        stochastic=kind != "heun", dtype=dtype)
                 numba_timings[variant]["call_s"].append(wall)
                 numba_timings[variant]["kernel_s"].append(out.timings["run_s"])
+                numba_timings[variant]["generate_s"].append(out.timings["generate_s"])
 
         # Agreement: the deterministic trajectories from both starts. Control: every delay
         # one step longer (lengths + speed * dt), which the comparison must see.
@@ -318,8 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         trajectories = {}
         for start, initial in starts.items():
             for case, (model, dtype, lengths) in cases.items():
-                out = numba_call(conn, model, n_steps=args.steps, stochastic=False,
-                                 dtype=dtype, initial=initial, lengths=lengths)[1]
+                out = numba_call(conn, model, coupling, n_steps=args.steps,
+                                 stochastic=False, dtype=dtype, initial=initial,
+                                 lengths=lengths)[1]
                 trajectories[(start, case)] = out.raw[0].astype(np.float64)
 
     same_weights = np.array_equal(tvb["weights"], conn.weights)
@@ -335,34 +371,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# TVB: tvb-library {meta['tvb_library']}, tvb-data {meta['tvb_data']}, numpy "
           f"{meta['numpy']}, Python {meta['python']}, {meta['history']}; brainsweep: numba "
           f"{numba.__version__}, numpy {np.__version__}")
+    print(f"# brainsweep: {brainsweep_source()}")
     print(f"# connectivity: TVB's from_file() vs resources zip: weights identical "
           f"{same_weights}, lengths identical {same_lengths}; TVB's idelays == brainsweep's "
           f"rint(length / speed / dt) {same_delays} (max {int(ours.max())} steps)")
     print()
     header = (f"{'simulator':<18} {'integrator':<16} {'dtype':<8} {'setup_s':>8} "
-              f"{'run_min_s':>10} {'run_med_s':>10} {'kernel_min_s':>12} {'us/step':>8} "
-              f"{'speed-up':>9}")
+              f"{'run_min_s':>10} {'run_med_s':>10} {'gen_min_s':>9} {'kernel_min_s':>12} "
+              f"{'kernel_med_s':>12} {'us/step':>8} {'speed-up':>9} {'kernel x':>9}")
     print(header)
     tvb_version = f"tvb {meta['tvb_library']}"
     for kind in kinds:
         t = tvb_timings[kind]
         tvb_min, tvb_med = summary(t["run_s"])
         print(f"{tvb_version:<18} {kind:<16} {'float64':<8} {min(t['configure_s']):>8.3f} "
-              f"{tvb_min:>10.3f} {tvb_med:>10.3f} {'-':>12} "
-              f"{1e6 * tvb_min / args.steps:>8.1f} {1.0:>8.1f}x")
+              f"{tvb_min:>10.3f} {tvb_med:>10.3f} {'-':>9} {'-':>12} {'-':>12} "
+              f"{1e6 * tvb_min / args.steps:>8.1f} {1.0:>8.1f}x {'-':>9}")
         for (variant_kind, dtype, r_only), timings in numba_timings.items():
             if variant_kind != kind:
                 continue
             label = "brainsweep r-term" if r_only else "brainsweep numba"
             call_min, call_med = summary(timings["call_s"])
+            kernel_min, kernel_med = summary(timings["kernel_s"])
             print(f"{label:<18} {kind:<16} {dtype:<8} "
                   f"{timings['compile_s']:>8.2f} {call_min:>10.3f} {call_med:>10.3f} "
-                  f"{min(timings['kernel_s']):>12.3f} {1e6 * call_min / args.steps:>8.1f} "
-                  f"{tvb_min / call_min:>8.1f}x")
+                  f"{min(timings['generate_s']):>9.3f} {kernel_min:>12.3f} {kernel_med:>12.3f} "
+                  f"{1e6 * call_min / args.steps:>8.1f} {tvb_min / call_min:>8.1f}x "
+                  f"{tvb_min / kernel_min:>8.1f}x")
     print("# setup_s: TVB's configure() (min); brainsweep's first call of a fresh kernel "
-          "(10 steps: Numba's compilation)")
-    print("# run: TVB's sim.run(); brainsweep's whole simulate.run() call; kernel: the "
-          "compiled kernel alone; us/step and speed-up from run_min_s")
+          "(10 steps: code generation and Numba's compilation)")
+    print("# run: TVB's sim.run(); brainsweep's whole simulate.run() call (min, median); "
+          "gen: the code generation inside that call (kernel spec, target lookup, rendering, "
+          "hashing), redone on every call; kernel: the compiled kernel alone")
+    print("# us/step and speed-up: from run_min_s (TVB's run min / brainsweep's call min); "
+          "kernel x: TVB's run min / brainsweep's kernel min")
     print("# brainsweep r-term: the V coupling term (weight cv = 0) dropped at generation, "
           "as the default study does; TVB always computes both")
     print()
