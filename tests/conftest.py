@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
-import pytest
-import scipy.io
 
-from brainsweep.regions import select_regions
+def _pin_x86_v3_code_paths() -> None:
+    """Run NumPy's and OpenBLAS's AVX2 kernels on a CPU with AVX-512.
+
+    Both pick their kernels by CPU at run time, and the AVX-512 ones round differently in the
+    last bit (measured: NumPy's tanh/arctanh of the Fisher-z group FC, OpenBLAS's dgemm in
+    FC and its least squares in detrending). tests/checksums.sha256 holds bit-exact results
+    recorded at the AVX2 level, so the workflow runs the tests start (subprocesses inherit
+    this environment) use that level on every x86-64 machine that has it. Set before NumPy
+    is first imported, so this process follows too where nothing imported it earlier.
+    """
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return
+    if {"avx2", "fma", "avx512f"} <= flags:
+        os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+        os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
+
+
+_pin_x86_v3_code_paths()
+
+import numpy as np  # noqa: E402  (after the pin above)
+import pytest  # noqa: E402
+import scipy.io  # noqa: E402
+
+from brainsweep.regions import select_regions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HCP = ROOT / "resources" / "hcp-aal2" / "subjects"
