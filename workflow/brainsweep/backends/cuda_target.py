@@ -33,7 +33,6 @@ primary context and pops it afterwards (no ``pycuda.autoinit``).
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
 from brainsweep.codegen.generate import source_hash
 from brainsweep.codegen.render import CRenderer
 from brainsweep.errors import InputError
+from brainsweep.progress import Progress
 from brainsweep.simulate.plan import ShardPlan, plan_shard
 
 __all__ = [
@@ -481,6 +481,7 @@ class CudaTarget(Target):
                     device_handle.get_attribute(attribute.MAX_REGISTERS_PER_MULTIPROCESSOR))))
             step_grid = (math.ceil(shard.n_sims / SIM_LANES), 1)
             step_block = (SIM_LANES * parts, 1, 1)
+            report = Progress(shard.n_sims * inputs.n_steps, label="cuda") if progress else None
             for begin, end in launch_chunks(inputs.n_steps):
                 simulate.prepared_call(
                     step_grid, step_block, shard.n_sims, shard.n_nodes, shard.sources.size,
@@ -489,10 +490,12 @@ class CudaTarget(Target):
                     int(max(inputs.bold_substeps, 1)), balloon, float(inputs.dt_bold_s),
                     state, history, tavg_sum, drive_sum, hemo, outputs["out_raw"][0],
                     outputs["out_tavg"][0], outputs["out_bold"][0], diverged)
-                if progress:
+                if report is not None:
                     driver.Context.synchronize()
-                    print(f"cuda: {end}/{inputs.n_steps} steps", file=sys.stderr)
+                    report.update(shard.n_sims * end)
             driver.Context.synchronize()
+            if report is not None:
+                report.finish()
             ran = time.perf_counter()
             for allocation, host in (*outputs.values(), (diverged, diverged_host)):
                 if host.nbytes:

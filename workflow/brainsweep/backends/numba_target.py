@@ -13,6 +13,7 @@ import numpy as np
 from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
 from brainsweep.codegen.generate import cache_dir, source_hash, write_kernel
 from brainsweep.codegen.render import PythonRenderer
+from brainsweep.progress import Progress, watch
 
 __all__ = ["NumbaTarget"]
 
@@ -63,6 +64,7 @@ class NumbaTarget(Target):
         out_tavg = np.full((n_sims, frames(inputs.tavg_period), n_states, n_nodes), np.nan, real)
         out_bold = np.full((n_sims, frames(inputs.bold_period), n_nodes), np.nan, real)
         diverged = np.zeros(n_sims, dtype=np.bool_)
+        steps_done = np.zeros(n_sims, dtype=np.int64)  # raised by the kernel as it goes
 
         started = time.perf_counter()
         module = load_module(source)
@@ -77,10 +79,18 @@ class NumbaTarget(Target):
             int(inputs.raw_period), int(inputs.tavg_period), int(inputs.bold_period),
             int(max(inputs.bold_substeps, 1)),
             np.ascontiguousarray(inputs.balloon, dtype=np.float64), float(inputs.dt_bold_s),
-            out_raw, out_tavg, out_bold, diverged,
+            out_raw, out_tavg, out_bold, diverged, steps_done,
         )
         loaded = time.perf_counter()
-        module.simulate_shard(*args)
+        if progress:  # the kernel releases the GIL (nogil), so a thread can watch it
+            report = Progress(n_sims * inputs.n_steps, label="numba")
+            stop = watch(report, lambda: int(steps_done.sum()))
+            try:
+                module.simulate_shard(*args)
+            finally:
+                stop()
+        else:
+            module.simulate_shard(*args)
         finished = time.perf_counter()
         return ShardOutputs(raw=out_raw, tavg=out_tavg, bold=out_bold, diverged=diverged,
                             timings={"load_s": loaded - started,

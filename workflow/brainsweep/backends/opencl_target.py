@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from typing import Any
 
@@ -37,6 +36,7 @@ from brainsweep.backends.cuda_target import (
 from brainsweep.codegen.generate import source_hash
 from brainsweep.codegen.render import CRenderer
 from brainsweep.errors import InputError
+from brainsweep.progress import Progress
 
 __all__ = ["OpenCLRenderer", "OpenCLTarget", "build_options", "philox_sample", "select_device"]
 
@@ -266,6 +266,7 @@ class OpenCLTarget(Target):
             parts = self.node_parts or 1
         step_work = ((math.ceil(shard.n_sims / SIM_LANES) * SIM_LANES * parts,),
                      (SIM_LANES * parts,))
+        report = Progress(shard.n_sims * inputs.n_steps, label="opencl") if progress else None
         for begin, end in launch_chunks(inputs.n_steps):
             simulate.set_args(
                 *sizes, np.int32(shard.sources.size), np.int32(begin), np.int32(end), *tables,
@@ -276,10 +277,12 @@ class OpenCLTarget(Target):
                 outputs["out_raw"][0], outputs["out_tavg"][0], outputs["out_bold"][0],
                 diverged)
             cl.enqueue_nd_range_kernel(queue, simulate, *step_work)
-            if progress:
+            if report is not None:
                 queue.finish()
-                print(f"opencl: {end}/{inputs.n_steps} steps", file=sys.stderr)
+                report.update(shard.n_sims * end)
         queue.finish()
+        if report is not None:
+            report.finish()
         ran = time.perf_counter()
         for buffer, host in (*outputs.values(), (diverged, diverged_host)):
             if host.nbytes:

@@ -106,6 +106,7 @@ def run(
     dtype: str = "float64",
     history_dtype: str | None = None,
     device: str | None = None,
+    progress: bool = False,
 ) -> SimulationResult:
     """Simulate the network for every parameter row with the chosen target.
 
@@ -135,6 +136,9 @@ def run(
     history_dtype
         Storage type of the delay history: None (the kernel's ``dtype``) or ``"float16"``
         (CUDA and OpenCL targets; rounded to nearest on store, arithmetic in ``dtype``).
+    progress
+        Write progress lines (share done, time elapsed and left) to stderr while the kernel
+        runs, at most every 10 s (``brainsweep.progress``); the shard stage turns it on.
 
     Examples
     --------
@@ -214,7 +218,7 @@ def run(
     impl = get_target(target)
     source = generate(spec, target=target)
     generated = time.perf_counter()
-    outputs = impl.run(source, spec, inputs, device=device)
+    outputs = impl.run(source, spec, inputs, device=device, progress=progress)
     timings = {"generate_s": generated - started, **outputs.timings,
                "total_s": time.perf_counter() - started}
     return SimulationResult(

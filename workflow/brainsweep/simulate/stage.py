@@ -278,6 +278,7 @@ def run_stage(settings: Mapping[str, Any], connectome: str | os.PathLike, shard:
         dtype=integration.get("dtype", "float64"),
         history_dtype=sim.get("history_dtype"),
         device=sim.get("device"),
+        progress=True,  # progress lines in the shard's log
     )
     arrays = {
         "param_names": np.array(grid.names),
