@@ -91,7 +91,7 @@ def test_delays_are_real(network):
     assert delays.max() > 500 and np.unique(delays[network.weights > 0]).size > 100
 
 
-@pytest.mark.parametrize(("name", "integrator"), cases())
+@pytest.mark.parametrize(("name", "integrator"), list(cases()))
 def test_numba_matches_oracle(trajectories, name, integrator):
     ref = trajectories(name, integrator, "oracle")
     # the state moves: agreement on a fixed point would prove little
