@@ -14,6 +14,7 @@ bad input.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,7 +34,10 @@ from test_reproducibility_checksums import (
 SNAKEMAKE = shutil.which("snakemake")
 pytestmark = pytest.mark.skipif(SNAKEMAKE is None, reason="snakemake is not installed")
 
-MID_RUN_S = 3.0  # a shard simulates for ~10-30 s here; after 3 s it is well under way
+# A shard's log gets a progress line ("numba: 40 % of ...") about a second into its kernel;
+# one below 100 % means the simulation is under way and unfinished (a tiny shard's kernel
+# runs for a few seconds on two cores).
+PROGRESS = re.compile(r"^numba: (\d+) % of", re.MULTILINE)
 
 
 def processes_in(work: Path) -> dict[int, list[str]]:
@@ -70,18 +74,20 @@ def start_snakemake(repo_root: Path, work: Path, *args: str, log: str) -> subpro
 
 
 def wait_for_a_shard_mid_run(work: Path, run: subprocess.Popen, timeout: float) -> int:
-    """Poll until a shard process has run for MID_RUN_S; return its pid."""
-    first_seen: dict[int, float] = {}
+    """Poll until a shard's log shows its kernel part-way through; return its pid."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert run.poll() is None, (work / "run.log").read_text()[-3000:]
-        now = time.monotonic()
-        for pid in shard_processes(work):
-            first_seen.setdefault(pid, now)
-            if now - first_seen[pid] >= MID_RUN_S:
+        for pid, shard in shard_processes(work).items():
+            log = work / "logs" / "simulate_shard" / f"tiny-{shard}.log"
+            try:
+                shares = [int(share) for share in PROGRESS.findall(log.read_text())]
+            except OSError:
+                continue
+            if shares and shares[-1] < 100:
                 return pid
-        time.sleep(0.2)
-    raise AssertionError(f"no shard started within {timeout} s")
+        time.sleep(0.1)
+    raise AssertionError(f"no shard was seen mid-simulation within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -91,19 +97,33 @@ def killed_run(tmp_path_factory, repo_root):
     for name in ("resources", "config"):
         (work / name).symlink_to(repo_root / name)
     run = start_snakemake(repo_root, work, log="run.log")
+    sims = work / "results" / "sims" / "tiny"
     try:
         wait_for_a_shard_mid_run(work, run, timeout=600)
-        running_shards = sorted(shard_processes(work).values())
+        # Freeze everything first, so that no shard can finish between looking and killing;
+        # a shard whose output is already in place at that moment had finished its work
+        # (writing is the last thing it does) and is not one the kill interrupts.
+        signal_all(run, work, signal.SIGSTOP)
+        running_shards = sorted(shard for shard in shard_processes(work).values()
+                                if not (sims / f"shard-{shard}.npz").exists())
     finally:
         # as a node failure would: Snakemake's process group, then any job left in `work`
-        os.killpg(run.pid, signal.SIGKILL)
-        for pid in processes_in(work):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        signal_all(run, work, signal.SIGKILL)
         run.wait()
     return work, running_shards
+
+
+def signal_all(run: subprocess.Popen, work: Path, signum: int) -> None:
+    """Send ``signum`` to Snakemake's process group and to every process working in ``work``."""
+    try:
+        os.killpg(run.pid, signum)
+    except ProcessLookupError:
+        pass
+    for pid in processes_in(work):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture(scope="module")
