@@ -188,11 +188,9 @@ class OpenCLTarget(Target):
     max_registers: int | None = 64
 
     def context_extras(self, spec) -> dict[str, Any]:
-        """``fn`` (math names for the real type), ``sim_lanes``, ``connection_batch`` and
-        ``history_dtype`` (the history's storage type)."""
+        """``fn`` (math names for the real type), ``sim_lanes`` and ``connection_batch``."""
         return {"fn": dict(self.renderer(dtype=spec.dtype).functions),
-                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
-                "history_dtype": spec.history_storage}
+                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch)}
 
     @classmethod
     def available(cls) -> tuple[bool, str]:

@@ -92,7 +92,8 @@ def generate(model, *, target: str = "numba", dtype: str = "float64", coupling=N
     check_history_storage(spec, impl.name)
     context = lower(spec, impl.renderer, coupling_sum=impl.coupling_sum).as_dict()
     context.update(impl.context_extras(spec))
-    context.update(version=__version__, spec_hash=spec_hash(spec, impl.name))
+    context.update(version=__version__, spec_hash=spec_hash(spec, impl.name),
+                   history_dtype=spec.history_storage)  # the history's storage type
     template = environment().get_template(f"{impl.template_folder}/{impl.main_template}")
     return template.render(**context)
 

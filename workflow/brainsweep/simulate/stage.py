@@ -84,23 +84,27 @@ def study_coupling(settings: Mapping[str, Any]):
     return coupling
 
 
-def study_kernel_spec(settings: Mapping[str, Any]):
-    """The :class:`~brainsweep.codegen.KernelSpec` a study's shards run."""
+def study_kernel_spec(settings: Mapping[str, Any], *, target: str | None = None):
+    """The :class:`~brainsweep.codegen.KernelSpec` a study's shards run; with ``target``, also
+    checked that the target can store its delay history. Errors name the config key."""
     from brainsweep.codegen import kernel_spec
 
     integration = settings.get("integration") or {}
     simulation = settings.get("simulation") or {}
     try:
-        return kernel_spec(study_model(settings), coupling=study_coupling(settings),
+        spec = kernel_spec(study_model(settings), coupling=study_coupling(settings),
                            integrator=integration.get("method", "heun"),
                            stochastic=bool(integration.get("stochastic", True)),
                            dtype=integration.get("dtype", "float64"),
                            history_dtype=simulation.get("history_dtype"))
+        if target is not None:
+            check_history_storage(spec, target)
     except InputError as error:  # name the config key, not the Python argument
         if error.field != "history_dtype":
             raise
         raise InputError(str(error).removeprefix(f"[{error.field}]: "),
                          field="simulation.history_dtype") from error
+    return spec
 
 
 def study_plan(settings: Mapping[str, Any], weights: np.ndarray, lengths: np.ndarray,
@@ -225,13 +229,8 @@ def run_stage(settings: Mapping[str, Any], connectome: str | os.PathLike, shard:
     if missing:
         raise InputError(f"missing config section(s) {missing}", field=missing[0])
     target = settings["simulation"].get("target", "numba")
-    try:  # refused here, before planning or compiling, naming the config key
-        check_history_storage(study_kernel_spec(settings), target)
-    except InputError as error:
-        if error.field != "history_dtype":
-            raise
-        raise InputError(str(error).removeprefix(f"[{error.field}]: "),
-                         field="simulation.history_dtype") from error
+    # a history type the target cannot store is refused here, before planning or compiling
+    study_kernel_spec(settings, target=target)
     model = study_model(settings)
     coupling = study_coupling(settings)
     integration = settings["integration"]
