@@ -39,6 +39,10 @@ else:
     include: "rules/figures.smk"
 
 
+onstart:
+    check_target_runs_here()
+
+
 rule all:
     default_target: True
     input:

@@ -110,3 +110,23 @@ def get_final_outputs():
         *figure_outputs(),
         *recovery_outputs(),
     ]
+
+
+def check_target_runs_here():
+    """Stop a local run whose target cannot run on this machine, before any job runs.
+
+    The target's own check gives the one-line reason (an OpenCL whose compiler does not know
+    this CPU, no GPU, a missing package), so the study writes nothing. A run through a
+    cluster executor is not checked here: its jobs run on other nodes (GPU partitions).
+    """
+    if REPRODUCE or not workflow.local_exec:
+        return
+    from snakemake.exceptions import WorkflowError
+
+    from brainsweep.backends import get_target
+
+    ok, why = get_target(TARGET).available()
+    if not ok:
+        raise WorkflowError(
+            f"simulation.target {TARGET!r} cannot run on this machine: {why}"
+        )

@@ -58,3 +58,27 @@ def hcp_connectome() -> SimpleNamespace:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+def pytest_report_header(config) -> list[str]:
+    """The CPU and the OpenCL platform the OpenCL tests use (or why they skip), at the top."""
+    from brainsweep.info import cpu_description
+
+    lines = [f"brainsweep: CPU {cpu_description()}"]
+    try:
+        from brainsweep.backends.opencl_target import (
+            platform_words,
+            select_device,
+            unavailable_reason,
+        )
+
+        why = unavailable_reason()
+        if why is None:
+            device = select_device()
+            lines.append(f"brainsweep: OpenCL tests run on {platform_words(device)}, "
+                         f"{device.name.strip()}")
+        else:
+            lines.append(f"brainsweep: OpenCL tests skip: {why}")
+    except Exception as error:  # noqa: BLE001 - a header must never stop the run
+        lines.append(f"brainsweep: OpenCL not checked ({error})")
+    return lines

@@ -10,10 +10,39 @@ variables that SLURM and users set.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 
-__all__ = ["hardware_lines", "nvidia_gpus", "usable_cores"]
+__all__ = ["cpu_description", "cpu_model", "hardware_lines", "nvidia_gpus", "usable_cores"]
+
+
+def _cpuinfo_field(name: str) -> str | None:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                key, sep, value = line.partition(":")
+                if sep and key.strip() == name:
+                    return value.strip()
+    except OSError:
+        pass
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (or what ``platform`` knows)."""
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def cpu_description() -> str:
+    """Model name with CPU family and model numbers, e.g. ``AMD EPYC (family 26, model 2)``.
+
+    The family matters because compilers name CPUs by it: an LLVM older than the CPU knows
+    no name for it (see the OpenCL target's compiler check).
+    """
+    family, model = _cpuinfo_field("cpu family"), _cpuinfo_field("model")
+    numbers = f" (family {family}, model {model})" if family and model else ""
+    return f"{cpu_model()}{numbers}"
 
 
 def usable_cores() -> tuple[int, int]:
@@ -44,7 +73,8 @@ def nvidia_gpus(*, timeout: float = 10.0) -> list[str] | None:
 def hardware_lines() -> list[str]:
     """Lines describing the machine, printed by ``brainsweep info`` after the targets."""
     usable, total = usable_cores()
-    lines = ["machine:", f"  CPU cores usable by this process: {usable} of {total}"]
+    lines = ["machine:", f"  CPU: {cpu_description()}",
+             f"  CPU cores usable by this process: {usable} of {total}"]
     gpus = nvidia_gpus()
     if gpus is None:
         lines.append("  NVIDIA driver: not found (no nvidia-smi)")

@@ -11,10 +11,20 @@ pyopencl is imported lazily. The device comes from ``device`` or, if that is Non
 ``BRAINSWEEP_OPENCL_DEVICE``: either ``"<platform>:<device>"`` indices (as
 ``PYOPENCL_CTX`` spells them) or a case-insensitive substring of ``"<platform> <device>"``
 (``"nvidia"``, ``"pthread"``); without either, the first GPU, else the first device.
+
+Only devices whose compiler works are chosen: once per process every visible device compiles
+a two-line kernel (:func:`compiler_check`). A CPU OpenCL built on an LLVM older than the CPU
+cannot: PoCL asks LLVM for the host CPU's name, an LLVM that does not know the CPU answers
+``generic``, and PoCL refuses to compile for it (``unknown target CPU 'generic'``). This is
+the PoCL 3.0 inside pyopencl's PyPI wheels (LLVM 14) on AMD Zen 5 (CPU family 26). Debian's
+and Ubuntu's ``pocl-opencl-icd`` (PoCL 3.1 and newer, "distro" builds) compile for the
+best-matching of a fixed list of CPUs that their LLVM knows, so they work on new CPUs; the
+check reports that remedy in one line (:func:`unavailable_reason`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -38,7 +48,8 @@ from brainsweep.codegen.render import CRenderer
 from brainsweep.errors import InputError
 from brainsweep.progress import Progress
 
-__all__ = ["OpenCLRenderer", "OpenCLTarget", "build_options", "philox_sample", "select_device"]
+__all__ = ["OpenCLRenderer", "OpenCLTarget", "build_options", "compiler_check", "philox_sample",
+           "platform_words", "select_device", "unavailable_reason"]
 
 _GPU_WORK_GROUP = 128
 _CONTEXTS: dict[str, tuple[Any, Any]] = {}  # device key -> (context, queue)
@@ -56,7 +67,7 @@ def _pyopencl():
         import pyopencl
     except ImportError as error:  # pragma: no cover - depends on the machine
         raise InputError(f"the opencl target needs pyopencl ({error}); install "
-                         f"brainsweep[opencl] (and pocl-binary-distribution for CPUs)",
+                         f"brainsweep[opencl] (and, for CPUs, Debian/Ubuntu's pocl-opencl-icd)",
                          field="target") from error
     return pyopencl
 
@@ -72,27 +83,116 @@ def _all_devices(cl) -> list[tuple[int, int, Any]]:
     return found
 
 
+# What a user does about a CPU OpenCL that cannot compile for this CPU (README, "OpenCL").
+CPU_OPENCL_REMEDY = ("install a CPU OpenCL that knows this CPU: Debian/Ubuntu's pocl-opencl-icd "
+                     "(apt-get install pocl-opencl-icd), or a vendor OpenCL driver")
+_PROBE_KERNEL = "__kernel void probe(__global float *x)\n{ x[get_global_id(0)] += 1.0f; }\n"
+
+
+def platform_words(device) -> str:
+    """``PoCL 3.0-rc2 (LLVM 14.0.6)``-style words for a device's platform."""
+    version = " ".join(str(device.platform.version).split())
+    words = version.split()
+    if "PoCL" in words:  # "OpenCL 3.0 PoCL 3.0-rc2  Linux, Release, RELOC, LLVM 14.0.6, ..."
+        release = words[words.index("PoCL") + 1]
+        llvm = words[words.index("LLVM") + 1].rstrip(",") if "LLVM" in words else None
+        return f"PoCL {release}" + (f" (LLVM {llvm})" if llvm else "")
+    return f"{device.platform.name} ({version})"
+
+
+def _compile_failure(cl, device) -> str | None:
+    """None when ``device`` builds and runs the probe kernel correctly, else why not."""
+    import numpy as np
+
+    try:
+        context = cl.Context([device])
+        program = cl.Program(context, _PROBE_KERNEL).build()
+        queue = cl.CommandQueue(context, device)
+        values = np.arange(4, dtype=np.float32)
+        buffer = cl.Buffer(context, cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR,
+                           hostbuf=values)
+        program.probe(queue, values.shape, None, buffer)
+        cl.enqueue_copy(queue, values, buffer)
+        queue.finish()
+    except Exception as error:  # noqa: BLE001 - any driver error means the device is unusable
+        text = " ".join(str(error).split())
+        if "unknown target CPU" in text:
+            from brainsweep.info import cpu_description
+
+            return (f"{platform_words(device)} cannot compile for this CPU, "
+                    f"{cpu_description()}: its LLVM does not know the CPU "
+                    f"(\"unknown target CPU 'generic'\"); {CPU_OPENCL_REMEDY}")
+        return (f"{platform_words(device)} on {device.name.strip()} failed to compile a "
+                f"two-line test kernel: {text[-300:]}")
+    if not np.array_equal(values, np.arange(1, 5, dtype=np.float32)):
+        return (f"{platform_words(device)} on {device.name.strip()} ran a two-line test "
+                f"kernel wrongly ({values.tolist()} instead of [1, 2, 3, 4])")
+    return None
+
+
+@functools.cache
+def compiler_check() -> tuple[tuple[tuple[int, int, Any], ...], tuple[str, ...]]:
+    """Once per process: the visible devices whose compiler works, and why the others fail.
+
+    Returns ``(working, failures)``: ``(platform index, device index, device)`` of each device
+    that built and ran a two-line kernel, and one line per device that did not.
+    """
+    cl = _pyopencl()
+    working, failures = [], []
+    for p, d, device in _all_devices(cl):
+        why = _compile_failure(cl, device)
+        if why is None:
+            working.append((p, d, device))
+        else:
+            failures.append(why)
+    return tuple(working), tuple(failures)
+
+
+def unavailable_reason() -> str | None:
+    """None when some OpenCL device compiles, else one line with the cause and the remedy."""
+    try:
+        import pyopencl as cl
+    except ImportError as error:
+        return f"pyopencl is not installed ({error}); pip install 'brainsweep[opencl]'"
+    try:
+        if not _all_devices(cl):
+            return ("no OpenCL device is visible; install a GPU driver's OpenCL, or "
+                    "Debian/Ubuntu's pocl-opencl-icd for CPUs")
+        working, failures = compiler_check()
+    except Exception as error:  # noqa: BLE001 - an ICD loader with no platform raises its own
+        return f"OpenCL is not usable here ({' '.join(str(error).split())})"
+    if working:
+        return None
+    return "; ".join(dict.fromkeys(failures))  # the same cause once, even for several devices
+
+
 def select_device(device: str | None = None):
     """The ``pyopencl.Device`` that ``device`` names (see the module docstring)."""
     cl = _pyopencl()
     wanted = device if device not in (None, "") else os.environ.get("BRAINSWEEP_OPENCL_DEVICE")
     found = _all_devices(cl)
-    if not found:
-        raise InputError("no OpenCL device is visible (install a driver, or "
-                         "pocl-binary-distribution for CPUs)", field="device")
+    why = unavailable_reason()
+    if why is not None:
+        raise InputError(f"the opencl target cannot run here: {why}", field="target")
+    working, _ = compiler_check()
+    usable = {_device_key(x) for _, _, x in working}
     if wanted in (None, ""):
-        gpus = [d for _, _, d in found if d.type & cl.device_type.GPU]
-        return gpus[0] if gpus else found[0][2]
+        gpus = [x for _, _, x in working if x.type & cl.device_type.GPU]
+        return gpus[0] if gpus else working[0][2]
     text = str(wanted).strip()
     indices = text.split(":")
     if len(indices) == 2 and all(part.isdigit() for part in indices):
-        for p, d, candidate in found:
-            if (p, d) == (int(indices[0]), int(indices[1])):
-                return candidate
+        matches = [x for p, d, x in found if (p, d) == (int(indices[0]), int(indices[1]))]
     else:
-        for _, _, candidate in found:
-            if text.lower() in f"{candidate.platform.name} {candidate.name}".lower():
-                return candidate
+        matches = [x for _, _, x in found
+                   if text.lower() in f"{x.platform.name} {x.name}".lower()]
+    for candidate in matches:
+        if _device_key(candidate) in usable:
+            return candidate
+    if matches:
+        failure = _compile_failure(cl, matches[0])
+        raise InputError(f"OpenCL device {wanted!r} cannot compile kernels: {failure}",
+                         field="device")
     raise InputError(f"no OpenCL device matches {wanted!r}; visible: "
                      f"{[f'{p}:{d} {x.platform.name} {x.name}' for p, d, x in found]}",
                      field="device")
@@ -194,26 +294,23 @@ class OpenCLTarget(Target):
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
-        try:
-            import pyopencl as cl
-        except ImportError as error:
-            return False, f"pyopencl is not installed ({error})"
-        try:
-            found = _all_devices(cl)
-        except Exception as error:  # an ICD loader with no platform raises its own errors
-            return False, f"OpenCL is not usable here ({error})"
-        if not found:
-            return False, "no OpenCL device is visible"
-        return True, ""
+        """Whether some visible device compiles kernels (checked once per process)."""
+        why = unavailable_reason()
+        return (why is None), (why or "")
 
     @classmethod
     def devices(cls) -> list[str]:
+        """Each visible device in words; those whose compiler fails are marked so."""
         ok, _ = cls.available()
         if not ok:
             return []
         import pyopencl as cl
 
-        return [f"{p}:{d}: {x.platform.name}, {x.name}" for p, d, x in _all_devices(cl)]
+        working, _ = compiler_check()
+        usable = {_device_key(x) for _, _, x in working}
+        return [f"{p}:{d}: {x.platform.name} {platform_words(x)}, {x.name.strip()}"
+                + ("" if _device_key(x) in usable else " (cannot compile: not used)")
+                for p, d, x in _all_devices(cl)]
 
     def run(self, source: str, spec, inputs: ShardInputs, *, device: str | None = None,
             progress: bool = False) -> ShardOutputs:

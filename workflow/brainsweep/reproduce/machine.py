@@ -9,19 +9,9 @@ import subprocess
 import time
 from typing import Any
 
+from brainsweep.info import cpu_model
+
 __all__ = ["cpu_model", "cuda_device_facts", "cuda_memory", "machine_record"]
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (or what platform knows)."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _nvidia_smi() -> list[dict[str, str]] | None:
