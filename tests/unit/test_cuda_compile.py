@@ -22,7 +22,8 @@ import pytest
 from brainsweep import codegen, reference
 from brainsweep.backends import cuda_target
 from brainsweep.backends.base import ShardInputs
-from brainsweep.backends.cuda_target import CudaTarget, collect_outputs, delay_tables, layout_shard
+from brainsweep.backends.cuda_target import CudaTarget, collect_outputs, layout_shard
+from brainsweep.network.delays import delay_tables
 from model_cases import CASES, RATE_DRIVEN_BOLD, RATEML_CASES, model_variant
 
 XML = Path(__file__).resolve().parents[2] / "resources" / "rateml-xml"

@@ -24,7 +24,7 @@ from brainsweep.backends.opencl_target import OpenCLTarget
 from brainsweep.cli import main
 from brainsweep.codegen.generate import spec_hash
 from brainsweep.errors import InputError
-from brainsweep.simulate.plan import plan_shard
+from brainsweep.network.plan import plan_shard
 from half_history import check_montbrio_within_unit_roundoff, check_rounding_to_nearest
 
 opencl_ok, opencl_why = OpenCLTarget.available()

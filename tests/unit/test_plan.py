@@ -21,13 +21,13 @@ from brainsweep import codegen, connectome
 from brainsweep.backends.base import ShardInputs
 from brainsweep.backends.cuda_target import (
     choose_node_parts,
-    delay_tables,
     layout_shard,
     resident_warps,
 )
 from brainsweep.errors import InputError, PlanError
+from brainsweep.network.delays import delay_horizon, delay_tables
+from brainsweep.network.plan import plan_shard, speed_order
 from brainsweep.simulate import check_host_memory, host_memory, study_plan
-from brainsweep.simulate.plan import delay_horizon, plan_shard, speed_order
 
 WEIGHTS = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
 LENGTHS = np.array([[0.0, 10.0, 10.0], [10.0, 0.0, 20.0], [1000.0, 10.0, 0.0]])

@@ -31,6 +31,7 @@ from brainsweep.bold.balloon import BalloonParameters, bold_signal, euler_step
 from brainsweep.codegen.spec import KernelSpec
 from brainsweep.dsl import ir
 from brainsweep.dsl.evaluate import evaluate
+from brainsweep.network.delays import delay_steps
 
 __all__ = ["ReferenceResult", "delay_steps", "simulate_one"]
 
@@ -41,11 +42,6 @@ class ReferenceResult:
     tavg: np.ndarray  # (T_tavg, V, N)
     bold: np.ndarray  # (T_bold, N)
     diverged: bool
-
-
-def delay_steps(lengths: np.ndarray, speed: float, dt: float) -> np.ndarray:
-    """Delays in integration steps: ``rint(length / speed / dt)`` (mm, m/s = mm/ms, ms)."""
-    return np.rint(lengths / speed / dt).astype(np.int64)
 
 
 def simulate_one(

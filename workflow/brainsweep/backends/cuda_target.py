@@ -4,7 +4,7 @@ The kernels (``kernels/templates/cuda``) keep every array with the simulation in
 (``[var][node][sim]``, history ``[cvar][slot][node][sim]`` per speed group), so that the 32
 threads of a warp, which hold 32 consecutive simulations, read and write 32 consecutive
 words. The host side here lays the shard out that way, in the order and with the history
-depths of :func:`brainsweep.simulate.plan.plan_shard` (:func:`layout_shard`), runs it in
+depths of :func:`brainsweep.network.plan.plan_shard` (:func:`layout_shard`), runs it in
 launches of :data:`STEPS_PER_LAUNCH` steps and turns the device arrays back into the
 ``[sim, time, ...]`` arrays every target returns, in the caller's order
 (:func:`collect_outputs`). The OpenCL target shares these helpers: its kernels use the same
@@ -43,8 +43,9 @@ from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
 from brainsweep.codegen.generate import source_hash
 from brainsweep.codegen.render import CRenderer
 from brainsweep.errors import InputError
+from brainsweep.network.delays import delay_tables
+from brainsweep.network.plan import ShardPlan, plan_shard
 from brainsweep.progress import Progress
-from brainsweep.simulate.plan import ShardPlan, plan_shard
 
 __all__ = [
     "SIM_LANES",
@@ -55,7 +56,6 @@ __all__ = [
     "collect_outputs",
     "connection_lists",
     "choose_node_parts",
-    "delay_tables",
     "launch_chunks",
     "layout_shard",
     "philox_sample",
@@ -72,7 +72,7 @@ class DeviceShard:
     """A shard's host arrays in the device layouts (simulation index fastest, plan order).
 
     Simulations are in the order of :attr:`plan` (sorted by speed, see
-    :mod:`brainsweep.simulate.plan`); :func:`collect_outputs` puts them back. ``frames_*`` are
+    :mod:`brainsweep.network.plan`); :func:`collect_outputs` puts them back. ``frames_*`` are
     the monitors' sample counts.
     """
 
@@ -110,48 +110,12 @@ class DeviceShard:
                           * self.group_size))
 
     def nbytes(self) -> dict[str, int]:
-        """Device bytes by part, as :class:`~brainsweep.simulate.plan.ShardPlan` counts them."""
+        """Device bytes by part, as :class:`~brainsweep.network.plan.ShardPlan` counts them."""
         return self.plan.nbytes()
 
     def check_fits(self, free_bytes: int, device: str) -> None:
         """Refuse, with the numbers, a shard larger than the device's free memory."""
         self.plan.check_fits(free_bytes, device)
-
-
-def delay_tables(lengths: np.ndarray, speeds: np.ndarray, dt: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Delay matrices in steps, one per distinct speed, and each simulation's matrix index.
-
-    Parameters
-    ----------
-    lengths
-        (N, N) tract lengths in mm.
-    speeds
-        (S,) conduction speeds in m/s (= mm/ms), one per simulation.
-    dt
-        Integration step (ms).
-
-    Returns
-    -------
-    delays
-        (D, N, N) int32, ``rint(length / speed / dt)`` computed in float64 exactly as
-        :func:`brainsweep.reference.delay_steps` does.
-    delay_set
-        (S,) int32: the row of ``delays`` that simulation ``s`` uses.
-
-    Examples
-    --------
-    >>> d, k = delay_tables(np.array([[0.0, 30.0], [30.0, 0.0]]), np.array([3.0, 1.5, 3.0]), 1.0)
-    >>> d[:, 0, 1].tolist(), k.tolist()
-    ([20, 10], [1, 0, 1])
-    """
-    distinct, delay_set = np.unique(np.asarray(speeds, dtype=np.float64), return_inverse=True)
-    steps = np.rint(np.asarray(lengths, dtype=np.float64)[None] / distinct[:, None, None] / dt)
-    if steps.max(initial=0.0) >= 2**31 - 1:
-        raise InputError(f"delays of {steps.max():.0f} steps overflow 32-bit indices; raise dt "
-                         f"or the speed", field="speed")
-    # Descending speeds first would not change results; sorted order keeps the table stable.
-    return steps.astype(np.int32), delay_set.astype(np.int32).reshape(-1)
 
 
 def connection_lists(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from brainsweep.errors import InputError
+from brainsweep.network.delays import delay_steps as network_delay_steps
 
 from .model import Connectome
 
@@ -22,14 +23,9 @@ def _positive(value: float, name: str) -> float:
 
 
 def delay_steps(lengths: np.ndarray, *, speed: float, dt: float) -> np.ndarray:
-    """Delays in integration steps: ``rint(length / speed / dt)``.
-
-    Lengths in mm and speed in m/s (= mm/ms) give a delay in ms; ``dt`` is in ms. This is
-    the one delay rule every target uses.
-    """
-    speed = _positive(speed, "speed")
-    dt = _positive(dt, "dt")
-    return np.rint(np.asarray(lengths, dtype=np.float64) / speed / dt).astype(np.int64)
+    """Delays in integration steps by the one rule (:mod:`brainsweep.network.delays`), with
+    ``speed`` (m/s) and ``dt`` (ms) checked to be positive numbers first."""
+    return network_delay_steps(lengths, _positive(speed, "speed"), _positive(dt, "dt"))
 
 
 def delay_summary(conn: Connectome, *, speed: float, dt: float, dtype: str = "float32",

@@ -112,9 +112,9 @@ def initial_state(case: ModelCase, n_sims: int, n_nodes: int, n_states: int, see
 
 
 def kernel_plan(conn, options: dict[str, Any], grid: dict[str, np.ndarray], n_steps: int):
-    """The :class:`~brainsweep.simulate.plan.ShardPlan` the GPU runners lay this run out by."""
+    """The :class:`~brainsweep.network.plan.ShardPlan` the GPU runners lay this run out by."""
     from brainsweep.codegen import kernel_spec
-    from brainsweep.simulate.plan import plan_shard
+    from brainsweep.network.plan import plan_shard
 
     spec = kernel_spec(options["model"], coupling=options["coupling"],
                        integrator=options["integrator"], stochastic=False,

@@ -1,7 +1,7 @@
 """Simulation: the Python API, parameter grids, shard plans and the sweep-shard stage."""
 
+from brainsweep.network.plan import ShardPlan, delay_horizon, plan_shard, speed_order
 from brainsweep.simulate.grid import Grid, build_grid, n_shards, shard_rows
-from brainsweep.simulate.plan import ShardPlan, delay_horizon, plan_shard, speed_order
 from brainsweep.simulate.run import SimulationResult, parameter_table, run
 from brainsweep.simulate.stage import (
     check_host_memory,

@@ -6,7 +6,7 @@ and timings; its sidecar holds the provenance (inputs' hashes, settings, seed, t
 and the shard's plan (history depth, bytes).
 
 Before anything is compiled or allocated the shard is planned
-(:func:`brainsweep.simulate.plan.plan_shard`) and a shard that cannot fit the host memory it
+(:func:`brainsweep.network.plan.plan_shard`) and a shard that cannot fit the host memory it
 may use is refused with the numbers (:func:`check_host_memory`); a GPU target's runner checks
 the same plan against the device's free memory before it allocates.
 """
@@ -25,8 +25,9 @@ import numpy as np
 from brainsweep.codegen.generate import check_history_storage
 from brainsweep.errors import InputError, PlanError
 from brainsweep.io import load_npz, provenance, save_npz
+from brainsweep.network.delays import delay_horizon
+from brainsweep.network.plan import ShardPlan, plan_shard
 from brainsweep.simulate.grid import build_grid, n_shards, shard_rows
-from brainsweep.simulate.plan import ShardPlan, delay_horizon, plan_shard
 from brainsweep.simulate.run import parameter_table, run, steps_per
 
 __all__ = ["SECTIONS", "HostMemory", "available_memory_bytes", "check_host_memory",
@@ -109,7 +110,7 @@ def study_kernel_spec(settings: Mapping[str, Any], *, target: str | None = None)
 
 def study_plan(settings: Mapping[str, Any], weights: np.ndarray, lengths: np.ndarray,
                rows: np.ndarray) -> ShardPlan:
-    """The :class:`~brainsweep.simulate.plan.ShardPlan` of the grid rows ``rows`` of a study.
+    """The :class:`~brainsweep.network.plan.ShardPlan` of the grid rows ``rows`` of a study.
 
     The kernel's state, coupled variables and parameter columns come from the study's kernel
     spec, the speeds from the sweep (or the default speed), the output frames from the

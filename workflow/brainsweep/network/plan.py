@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from brainsweep.errors import PlanError
+from brainsweep.network.delays import delay_horizon
 
 __all__ = [
     "WARP_SIZE",
     "ShardPlan",
-    "delay_horizon",
     "plan_shard",
     "speed_order",
 ]
@@ -40,26 +40,6 @@ WARP_SIZE = 32  # threads that execute together on NVIDIA GPUs (AMD: 64, still a
 _HEMO_VALUES = 4  # balloon state s, f, v, q per node, always float64
 _PER_SIM_INTS = 3  # sim_key, delay_set and the diverged flag: one 32-bit word each
 _GROUP_TABLE_BYTES = 4 + 4 + 4 + 8  # first, size, horizon (int32) and offset (int64)
-
-
-def delay_horizon(weights: np.ndarray, lengths: np.ndarray, speed: float, dt: float) -> int:
-    """History slots one speed needs: the longest delay over non-zero weights, plus one.
-
-    Delays are ``rint(length / speed / dt)`` steps, computed in float64 as every target
-    computes them. A connection of zero weight is never read, so it needs no history.
-
-    Examples
-    --------
-    >>> w = np.array([[0.0, 1.0], [0.0, 0.0]])
-    >>> lengths = np.array([[0.0, 30.0], [500.0, 0.0]])
-    >>> delay_horizon(w, lengths, 3.0, 0.1)  # the 500 mm tract has no weight
-    101
-    """
-    used = np.asarray(weights) != 0
-    if not used.any():
-        return 1
-    steps = np.rint(np.asarray(lengths, dtype=np.float64)[used] / float(speed) / float(dt))
-    return int(steps.max()) + 1
 
 
 def speed_order(speeds: np.ndarray) -> np.ndarray:
