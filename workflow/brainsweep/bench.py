@@ -8,7 +8,7 @@ kernel. For each P the table gives
 * sim-steps/s — P × steps over the run time (generated, compiled and warmed up beforehand;
   uploads, every launch and the final synchronisation included, output copy excluded);
 * the seconds that 40 000 steps take at that rate;
-* device bytes per simulation, from :mod:`brainsweep.simulate.plan` (what the GPU runners
+* device bytes per simulation, from :mod:`brainsweep.network.plan` (what the GPU runners
   allocate);
 * achieved bandwidth: the bytes a sim-step must move at the least (every non-zero
   connection's delayed read plus the history write, ≈ 5 KB here) times sim-steps/s;
@@ -109,7 +109,7 @@ def floor_bytes_per_sim_step(weights: np.ndarray, *, value_bytes: int = 4,
 def _plan_bytes(conn, grid: dict[str, np.ndarray], *, n_steps: int, bold_period: int,
                 history_dtype: str = "float32"):
     try:  # absent in checkouts older than the planner (benchmarks/sweep_bench.py --package)
-        from brainsweep.simulate.plan import plan_shard
+        from brainsweep.network.plan import plan_shard
     except ImportError:
         return None
     plan = plan_shard(conn.weights, conn.lengths, grid["speed"], dt=0.1, n_states=1,
