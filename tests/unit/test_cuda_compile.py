@@ -133,7 +133,8 @@ def test_layouts_round_trip_to_simulation_major():
         sim_index=np.array([5, 2**32 + 6, 7]), weights=generator.random((n_nodes, n_nodes)),
         lengths=generator.uniform(1, 50, (n_nodes, n_nodes)), initial=initial,
         noise=np.array([0.1, 0.2]), dt=0.1, n_steps=n_steps, seed=2**33 + 9, raw_period=2,
-        tavg_period=5, bold_period=10, bold_substeps=5, balloon=np.arange(9.0), dt_bold_s=1e-3)
+        tavg_period=5, bold_period=10, bold_substeps=5, balloon=np.arange(9.0), dt_bold_s=1e-3,
+        parameter_names=spec.parameter_names)
     shard = layout_shard(spec, inputs)
     assert shard.state.shape == (2, n_nodes, n_sims)
     np.testing.assert_array_equal(shard.state[1, 3], initial[:, 1, 3].astype(np.float32))
@@ -156,7 +157,8 @@ def test_refuses_a_shard_larger_than_the_device():
         params=np.ones((4, len(spec.parameter_names))), sim_index=np.arange(4),
         weights=np.ones((3, 3)), lengths=np.full((3, 3), 100.0), initial=np.zeros((4, 2, 3)),
         noise=np.zeros(2), dt=0.1, n_steps=10, seed=0, raw_period=1, tavg_period=0,
-        bold_period=0, bold_substeps=1, balloon=np.zeros(9), dt_bold_s=1e-3)
+        bold_period=0, bold_substeps=1, balloon=np.zeros(9), dt_bold_s=1e-3,
+        parameter_names=spec.parameter_names)
     shard = layout_shard(spec, inputs)
     assert shard.horizon == 1001  # rint(100 mm / 1 m/s / 0.1 ms) + 1
     with pytest.raises(Exception, match="GiB"):

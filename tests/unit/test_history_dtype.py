@@ -112,7 +112,8 @@ def test_planner_and_layout_halve_the_history_bytes():
         params=params, sim_index=np.arange(n_sims), weights=conn.weights,
         lengths=conn.lengths, initial=np.zeros((n_sims, 1, n_nodes)), noise=np.zeros(1),
         dt=0.1, n_steps=10, seed=0, raw_period=0, tavg_period=0, bold_period=0,
-        bold_substeps=1, balloon=np.zeros(9), dt_bold_s=1e-3)
+        bold_substeps=1, balloon=np.zeros(9), dt_bold_s=1e-3,
+        parameter_names=spec.parameter_names)
     shard = layout_shard(spec, inputs)
     assert shard.history_real == np.float16 and shard.real == np.float32
     assert shard.plan.history_bytes == 2

@@ -122,7 +122,8 @@ def test_device_layout_follows_the_plan():
         params=params, sim_index=np.arange(100, 105), weights=WEIGHTS, lengths=LENGTHS,
         initial=generator.normal(size=(n_sims, 1, 3)), noise=np.zeros(1), dt=0.1,
         n_steps=8, seed=1, raw_period=1, tavg_period=0, bold_period=0, bold_substeps=1,
-        balloon=np.zeros(9), dt_bold_s=1e-3)
+        balloon=np.zeros(9), dt_bold_s=1e-3,
+        parameter_names=spec.parameter_names)
     shard = layout_shard(spec, inputs)
     assert shard.row_start.tolist() == [0, 1, 3, 3] and shard.sources.tolist() == [1, 0, 2]
     np.testing.assert_array_equal(shard.weights, [1.0, 2.0, 3.0])

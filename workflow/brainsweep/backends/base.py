@@ -17,16 +17,23 @@ import numpy as np
 from brainsweep.codegen.render import ExpressionRenderer
 from brainsweep.errors import InputError
 
-__all__ = ["ShardInputs", "ShardOutputs", "Target", "get_target", "list_targets", "refresh_targets",
-           "register"]
+__all__ = ["SPEED", "ShardInputs", "ShardOutputs", "Target", "get_target", "list_targets",
+           "refresh_targets", "register"]
+
+
+SPEED = "speed"  # the parameter table's conduction-speed column (m/s)
 
 
 @dataclass(frozen=True)
 class ShardInputs:
     """The arrays and settings one shard run needs, target-neutral.
 
-    ``params`` has one row per simulation and the columns of
-    :attr:`brainsweep.codegen.spec.KernelSpec.parameter_names`.
+    ``params`` has one row per simulation and the columns ``parameter_names`` (those of
+    :attr:`brainsweep.codegen.spec.KernelSpec.parameter_names`); read a column by its name
+    (:meth:`column`, :attr:`speeds`), never by its position. ``plan`` is the shard's
+    :class:`~brainsweep.network.plan.ShardPlan` when the caller planned it already (the shard
+    stage does, to check memory first): targets that lay a shard out by a plan use it
+    instead of planning again.
     """
 
     params: np.ndarray  # (S, P) float64
@@ -44,6 +51,20 @@ class ShardInputs:
     bold_substeps: int  # neural steps per balloon Euler step (drive averaged over them)
     balloon: np.ndarray  # (9,) BalloonParameters.as_array()
     dt_bold_s: float  # seconds per balloon step
+    parameter_names: tuple[str, ...]  # the columns of params, by name
+    plan: Any = None  # ShardPlan | None (network.plan, imported by the targets that use it)
+
+    def column(self, name: str) -> np.ndarray:
+        """The (S,) values of the parameter column ``name``."""
+        if name not in self.parameter_names:
+            raise InputError(f"the parameter table has no column {name!r}; it has "
+                             f"{list(self.parameter_names)}", field="params")
+        return self.params[:, self.parameter_names.index(name)]
+
+    @property
+    def speeds(self) -> np.ndarray:
+        """(S,) conduction speeds in m/s."""
+        return self.column(SPEED)
 
 
 @dataclass(frozen=True)

@@ -147,10 +147,18 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
 
     counts = (frames(inputs.raw_period), frames(inputs.tavg_period), frames(inputs.bold_period))
     weights = np.asarray(inputs.weights, dtype=np.float64)
-    plan = plan_shard(weights, inputs.lengths, inputs.params[:, -1], dt=inputs.dt,
-                      n_states=len(spec.model.states), n_cvars=len(spec.model.coupled_states),
-                      n_params=n_params, sim_index=inputs.sim_index, dtype=spec.dtype,
-                      history_dtype=spec.history_storage, frames=counts)
+    plan = inputs.plan
+    if plan is None:  # the Python API's callers do not plan; the shard stage has planned
+        plan = plan_shard(weights, inputs.lengths, inputs.speeds, dt=inputs.dt,
+                          n_states=len(spec.model.states), n_cvars=len(spec.model.coupled_states),
+                          n_params=n_params, sim_index=inputs.sim_index, dtype=spec.dtype,
+                          history_dtype=spec.history_storage, frames=counts)
+    elif ((plan.n_sims, plan.n_nodes, plan.frames) != (n_sims, n_nodes, counts)
+          or not np.array_equal(plan.sim_index, inputs.sim_index[plan.order])
+          or not np.array_equal(plan.speeds, inputs.speeds[plan.order])):
+        raise InputError(f"the shard's plan ({plan.n_sims} simulations, frames {plan.frames}) "
+                         f"was made for other inputs ({n_sims} simulations, frames {counts})",
+                         field="plan")
     order = plan.order
     delays, _ = delay_tables(inputs.lengths, plan.group_speeds, inputs.dt)
     row_start, sources, flat = connection_lists(weights)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from brainsweep.backends import ShardInputs, get_target
+from brainsweep.backends.base import SPEED
 from brainsweep.bold.balloon import BalloonParameters, balloon_preset
 from brainsweep.codegen import KernelSpec, generate, kernel_spec
 from brainsweep.errors import InputError
@@ -55,7 +56,7 @@ def parameter_table(spec: KernelSpec, params: Mapping[str, float | Sequence[floa
     columns = spec.parameter_names
     defaults = {**spec.model.defaults,
                 **{f"coupling.{k}": v for k, v in spec.coupling.defaults.items()},
-                "speed": 3.0}
+                SPEED: 3.0}
     resolved: dict[str, np.ndarray] = {}
     for name, values in params.items():
         column = f"coupling.{spec.coupling.global_parameter}" if name == "global_coupling" \
@@ -77,7 +78,7 @@ def parameter_table(spec: KernelSpec, params: Mapping[str, float | Sequence[floa
     table = np.empty((n_sims, len(columns)))
     for p, column in enumerate(columns):
         table[:, p] = resolved.get(column, defaults[column])
-    if np.any(table[:, -1] <= 0):
+    if np.any(table[:, columns.index(SPEED)] <= 0):
         raise InputError("conduction speed must be positive (m/s)", field="params.speed")
     return table
 
@@ -107,6 +108,7 @@ def run(
     history_dtype: str | None = None,
     device: str | None = None,
     progress: bool = False,
+    plan=None,
 ) -> SimulationResult:
     """Simulate the network for every parameter row with the chosen target.
 
@@ -136,6 +138,10 @@ def run(
     history_dtype
         Storage type of the delay history: None (the kernel's ``dtype``) or ``"float16"``
         (CUDA and OpenCL targets; rounded to nearest on store, arithmetic in ``dtype``).
+    plan
+        The shard's :class:`~brainsweep.network.plan.ShardPlan` if the caller made it (the
+        shard stage does, to check memory before running): the GPU targets lay the shard
+        out by it rather than planning it a second time.
     progress
         Write progress lines (share done, time elapsed and left) to stderr while the kernel
         runs, at most every 10 s (``brainsweep.progress``); the shard stage turns it on.
@@ -214,6 +220,7 @@ def run(
         tavg_period=int(tavg_period) if "tavg" in monitors else 0,
         bold_period=bold_period, bold_substeps=bold_substeps,
         balloon=balloon.as_array(), dt_bold_s=bold_substeps * dt_s,
+        parameter_names=spec.parameter_names, plan=plan,
     )
     impl = get_target(target)
     source = generate(spec, target=target)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from brainsweep.backends.base import SPEED
 from brainsweep.codegen.generate import check_history_storage
 from brainsweep.errors import InputError, PlanError
 from brainsweep.io import load_npz, provenance, save_npz
@@ -130,7 +131,8 @@ def study_plan(settings: Mapping[str, Any], weights: np.ndarray, lengths: np.nda
     dt_s = float(settings["integration"]["dt"]) * model.time_unit_s
     bold_period = steps_per(float(settings["monitors"]["bold"]["tr"]), dt_s,
                             what="monitors.bold.tr")
-    return plan_shard(weights, lengths, table[:, -1], dt=float(settings["integration"]["dt"]),
+    speeds = table[:, spec.parameter_names.index(SPEED)]
+    return plan_shard(weights, lengths, speeds, dt=float(settings["integration"]["dt"]),
                       n_states=len(model.states), n_cvars=len(model.coupled_states),
                       n_params=table.shape[1], sim_index=np.asarray(rows), dtype=spec.dtype,
                       history_dtype=spec.history_storage, frames=(0, 0, n_steps // bold_period))
@@ -279,6 +281,7 @@ def run_stage(settings: Mapping[str, Any], connectome: str | os.PathLike, shard:
         history_dtype=sim.get("history_dtype"),
         device=sim.get("device"),
         progress=True,  # progress lines in the shard's log
+        plan=plan,  # planned once, above
     )
     arrays = {
         "param_names": np.array(grid.names),
