@@ -83,6 +83,11 @@ class Target(ABC):
     template_folder: ClassVar[str]
     renderer: ClassVar[type[ExpressionRenderer]]
     file_suffix: ClassVar[str]  # ".py", ".cu", ".cl"
+    # What the workflow's rules need to know of a target, read from here by rules/*.smk
+    # (no rule names a target): the conda env of its shards (envs/<conda_env>.yaml) and
+    # whether a shard holds a GPU (the `gpu` resource of `--resources gpu=N` and SLURM).
+    conda_env: ClassVar[str] = "cpu"
+    uses_gpu: ClassVar[bool] = False
     main_template: ClassVar[str]
     coupling_sum: ClassVar[str] = "{gx}"  # how post() reads a weighted sum (see lower())
     # storage types of the delay history besides the kernel's dtype that the target's

@@ -349,6 +349,8 @@ class CudaTarget(Target):
     template_folder = "cuda"
     renderer = CRenderer  # float32: f-suffixed literals and functions (sinf, expf, ...)
     file_suffix = ".cu"
+    conda_env = "cuda"
+    uses_gpu = True
     main_template = "simulate.cu.j2"
     coupling_sum = "{gx}"  # the sums are scalars, one node at a time
     history_dtypes = ("float16",)  # __half storage through cuda_fp16.h (docs/design.md)

@@ -277,6 +277,7 @@ class OpenCLTarget(Target):
     template_folder = "opencl"
     renderer = OpenCLRenderer
     file_suffix = ".cl"
+    conda_env = "opencl"
     main_template = "simulate.cl.j2"
     coupling_sum = "{gx}"  # the sums are scalars, one node at a time
     history_dtypes = ("float16",)  # half storage through vload_half / vstore_half_rte
