@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from brainsweep import simulate
-from brainsweep.backends import base, get_target, list_targets, refresh_targets
+from brainsweep import registry, simulate
+from brainsweep.backends import get_target, list_targets, refresh_targets
 
 PLUGIN = '''
 from brainsweep.backends.numba_target import NumbaTarget
@@ -46,7 +46,7 @@ def plugin(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
     refresh_targets()
     yield
-    base._REGISTRY.pop("third-party", None)
+    registry._REGISTRY.pop("third-party", None)
     sys.modules.pop("brainsweep_plugin_example", None)
     monkeypatch.undo()
     refresh_targets()

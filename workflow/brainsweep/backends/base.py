@@ -7,7 +7,6 @@ packages). Nothing outside a target's own module asks which target it is.
 
 from __future__ import annotations
 
-import importlib.metadata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -16,6 +15,7 @@ import numpy as np
 
 from brainsweep.codegen.render import ExpressionRenderer
 from brainsweep.errors import InputError
+from brainsweep.registry import get_target, list_targets, refresh_targets, register
 
 __all__ = ["SPEED", "ShardInputs", "ShardOutputs", "Target", "get_target", "list_targets",
            "refresh_targets", "register"]
@@ -112,66 +112,3 @@ class Target(ABC):
     def devices(cls) -> list[str]:
         """Devices this target can see, in words."""
         return []
-
-
-_REGISTRY: dict[str, type[Target]] = {}
-_BUILTIN = {
-    "numba": "brainsweep.backends.numba_target:NumbaTarget",
-    "cuda": "brainsweep.backends.cuda_target:CudaTarget",
-    "opencl": "brainsweep.backends.opencl_target:OpenCLTarget",
-}
-
-
-def register(target: type[Target]) -> type[Target]:
-    """Register a target class under its ``name`` (usable as a decorator)."""
-    _REGISTRY[target.name] = target
-    return target
-
-
-def _load(reference: str) -> type[Target]:
-    module, _, attr = reference.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-_SCANNED = False  # whether the built-ins and entry points have been looked at
-
-
-def _discover() -> None:
-    # Once per process: scanning the installed distributions' entry points costs ~9 ms, and
-    # every simulate.run() asks for its target several times (refresh_targets() rescans).
-    global _SCANNED
-    if _SCANNED:
-        return
-    for name, ref in _BUILTIN.items():
-        if name not in _REGISTRY:
-            try:
-                _REGISTRY[name] = _load(ref)
-            except ImportError:  # a built-in whose optional dependency is missing
-                continue
-    for entry in importlib.metadata.entry_points(group="brainsweep.targets"):
-        if entry.name not in _REGISTRY:
-            try:
-                _REGISTRY[entry.name] = entry.load()
-            except ImportError:
-                continue
-    _SCANNED = True
-
-
-def refresh_targets() -> None:
-    """Look for targets again (after installing a plug-in into a running process)."""
-    global _SCANNED
-    _SCANNED = False
-    _discover()
-
-
-def list_targets() -> list[str]:
-    _discover()
-    return sorted(_REGISTRY)
-
-
-def get_target(name: str) -> Target:
-    """An instance of the target registered as ``name``."""
-    _discover()
-    if name not in _REGISTRY:
-        raise InputError(f"unknown target {name!r}; known: {sorted(_REGISTRY)}", field="target")
-    return _REGISTRY[name]()

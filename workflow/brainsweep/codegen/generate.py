@@ -22,7 +22,7 @@ __all__ = ["cache_dir", "check_history_storage", "generate", "source_hash", "spe
 def spec_hash(spec: KernelSpec, target_name: str) -> str:
     """Hash of everything that shapes a kernel: IR, templates, options, package version."""
     from brainsweep import __version__
-    from brainsweep.backends import get_target
+    from brainsweep.registry import get_target
 
     target = get_target(target_name)
     digest = hashlib.sha256()
@@ -50,7 +50,7 @@ def check_history_storage(spec: KernelSpec, target: str) -> None:
     ...     print(error.field, "|", str(error).split("; ")[1])
     history_dtype | history_dtype 'float16' needs one of the targets ['cuda', 'opencl']
     """
-    from brainsweep.backends import get_target, list_targets
+    from brainsweep.registry import get_target, list_targets
 
     impl = get_target(target)
     if spec.history_dtype is None or spec.history_dtype in impl.history_dtypes:
@@ -83,7 +83,7 @@ def generate(model, *, target: str = "numba", dtype: str = "float64", coupling=N
     True
     """
     from brainsweep import __version__
-    from brainsweep.backends import get_target
+    from brainsweep.registry import get_target
 
     spec = model if isinstance(model, KernelSpec) else kernel_spec(
         model, coupling=coupling, integrator=integrator, stochastic=stochastic, dtype=dtype,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from brainsweep.dsl import ir
-from brainsweep.dsl.model import Parameter, kernels_dir
 from brainsweep.dsl.parse import parse_expression
+from brainsweep.dsl.parts import Parameter, kernels_dir
 from brainsweep.dsl.yamlsource import read_lined_yaml
 from brainsweep.errors import InputError
 

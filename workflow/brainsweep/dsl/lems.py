@@ -39,8 +39,9 @@ from pathlib import Path
 from brainsweep.dsl import ir
 from brainsweep.dsl.coupling import Coupling
 from brainsweep.dsl.evaluate import evaluate
-from brainsweep.dsl.model import CouplingTerm, Model, Parameter, StateVariable
+from brainsweep.dsl.model import Model
 from brainsweep.dsl.parse import parse_expression
+from brainsweep.dsl.parts import CouplingTerm, Parameter, StateVariable
 from brainsweep.errors import InputError
 
 __all__ = [

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from brainsweep.dsl import ir
 from brainsweep.dsl.parse import parse_expression
+from brainsweep.dsl.parts import CouplingTerm, Parameter, StateVariable, kernels_dir
 from brainsweep.dsl.yamlsource import LinedYaml, read_lined_yaml
 from brainsweep.errors import InputError
 
@@ -30,8 +31,6 @@ __all__ = [
     "Parameter",
     "StateVariable",
     "kernels_dir",
-    "list_models",
-    "load_model",
     "model_from_yaml",
 ]
 
@@ -40,39 +39,6 @@ __all__ = [
 # produced it). ``bold`` drives the Balloon-Windkessel model (default: the first state).
 OBSERVABLES = ("bold",)
 _RESERVED = {"t", "dt", "N", "gx", "x_i", "x_j", *ir.CONSTANTS, *ir.FUNCTIONS, "where"}
-
-
-def kernels_dir() -> Path:
-    """The folder holding ``models/``, ``couplings.yaml`` and ``templates/`` (package data)."""
-    return Path(__file__).resolve().parent.parent / "kernels"
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    default: float
-    unit: str = ""
-    range: tuple[float, float] | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class StateVariable:
-    name: str
-    initial: float
-    derivative: ir.Expr
-    lower: float | None = None
-    upper: float | None = None
-    noise: float = 0.0  # the additive noise intensity D of this variable (TVB's nsig)
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class CouplingTerm:
-    """A coupling input of the model: the network sum over the delayed ``variable``."""
-
-    name: str
-    variable: str
 
 
 @dataclass(frozen=True)
@@ -185,39 +151,6 @@ class Model:
             )
         states = tuple(replace(s, noise=float(values.get(s.name, s.noise))) for s in self.states)
         return replace(self, states=states)
-
-
-def list_models() -> dict[str, Path]:
-    """Shipped model names (file stems and declared aliases) → their files."""
-    found: dict[str, Path] = {}
-    for path in sorted((kernels_dir() / "models").glob("*.yaml")):
-        found[path.stem] = path
-    return found
-
-
-def load_model(name_or_path: str | Path) -> Model:
-    """Load a shipped model by name, a ``.yaml`` model file, or a RateML LEMS ``.xml`` file."""
-    if isinstance(name_or_path, Model):
-        return name_or_path
-    text = str(name_or_path)
-    path = Path(text)
-    if path.suffix.lower() == ".xml":
-        from brainsweep.dsl.lems import model_from_lems
-
-        return model_from_lems(path)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        if not path.is_file():
-            raise InputError("model file not found", source=text)
-        return model_from_yaml(path)
-    shipped = list_models()
-    key = text.lower()
-    if key in shipped:
-        return model_from_yaml(shipped[key])
-    for stem, file in shipped.items():
-        model = model_from_yaml(file)
-        if key in {model.name.lower(), stem}:
-            return model
-    raise InputError(f"unknown model {text!r}; shipped: {sorted(shipped)}", field="model")
 
 
 def _number(value: Any, where: str, field_name: str, *, allow_none: bool = False) -> float | None:
