@@ -13,6 +13,7 @@ import numpy as np
 from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
 from brainsweep.codegen.generate import cache_dir, source_hash, write_kernel
 from brainsweep.codegen.render import PythonRenderer
+from brainsweep.network.delays import delay_tables
 from brainsweep.progress import Progress, watch
 
 __all__ = ["NumbaTarget"]
@@ -68,10 +69,12 @@ class NumbaTarget(Target):
 
         started = time.perf_counter()
         module = load_module(source)
+        # the one delay rule, on the host: a matrix per distinct speed of the shard
+        delays, delay_set = delay_tables(inputs.lengths, inputs.speeds, inputs.dt)
         args = (
             np.ascontiguousarray(inputs.params, dtype=np.float64),
             np.ascontiguousarray(inputs.weights, dtype=np.float64),
-            np.ascontiguousarray(inputs.lengths, dtype=np.float64),
+            delays, delay_set,
             float(inputs.dt), int(inputs.n_steps),
             np.ascontiguousarray(inputs.initial, dtype=np.float64),
             np.ascontiguousarray(inputs.noise, dtype=np.float64),
