@@ -21,10 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from brainsweep import connectome, reference, simulate  # noqa: E402
-from brainsweep.bold.balloon import balloon_preset  # noqa: E402
 from brainsweep.codegen import kernel_spec  # noqa: E402
 from brainsweep.dsl import load_model  # noqa: E402
 from brainsweep.io import atomic_path  # noqa: E402
+from brainsweep.monitors.balloon import balloon_preset  # noqa: E402
 
 N_STEPS, DT, SEED, SIM = 10_000, 0.1, 42, 0
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from brainsweep.bold.balloon import balloon_preset
 from brainsweep.dsl import load_model
+from brainsweep.monitors.balloon import balloon_preset
 from model_cases import (
     CASES,
     EPILEPTOR_NOISE,

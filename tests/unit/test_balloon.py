@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from brainsweep.bold.balloon import PRESETS, bold_signal, euler_step
+from brainsweep.monitors.balloon import PRESETS, bold_signal, euler_step
 
 
 def drive(t: np.ndarray | float) -> np.ndarray | float:

@@ -17,9 +17,9 @@ import pytest
 
 from brainsweep import simulate
 from brainsweep.backends.opencl_target import OpenCLTarget
-from brainsweep.bold.balloon import balloon_preset
 from brainsweep.codegen import kernel_spec
 from brainsweep.dsl import list_models, load_model
+from brainsweep.monitors.balloon import balloon_preset
 from model_cases import (
     CASES,
     EPILEPTOR_NOISE,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from brainsweep import reference, simulate
-from brainsweep.bold.balloon import balloon_preset
 from brainsweep.codegen import kernel_spec
 from brainsweep.dsl import load_model
+from brainsweep.monitors.balloon import balloon_preset
 
 N_STEPS = 10_000
 DT = 0.1

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from brainsweep import rng
-from brainsweep.bold.balloon import BalloonParameters, bold_signal, euler_step
 from brainsweep.codegen.spec import KernelSpec
 from brainsweep.dsl import ir
 from brainsweep.dsl.evaluate import evaluate
+from brainsweep.monitors.balloon import BalloonParameters, bold_signal, euler_step
 from brainsweep.network.delays import delay_steps
 
 __all__ = ["ReferenceResult", "delay_steps", "simulate_one"]

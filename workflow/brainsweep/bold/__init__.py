@@ -4,7 +4,7 @@ One module per concern: :mod:`~brainsweep.bold.filters` (transient, detrend, ban
 z-score), :mod:`~brainsweep.bold.connectivity` (FC, FCD), :mod:`~brainsweep.bold.settings`
 (the ``bold:`` config), :mod:`~brainsweep.bold.shards` (shard files) and
 :mod:`~brainsweep.bold.stage` (what ``brainsweep bold`` runs). The hemodynamic model itself
-lives in :mod:`brainsweep.bold.balloon`.
+lives in :mod:`brainsweep.monitors.balloon` (the kernels compute it).
 
 Examples
 --------

@@ -10,9 +10,9 @@ import numpy as np
 
 from brainsweep.backends import ShardInputs, get_target
 from brainsweep.backends.base import SPEED
-from brainsweep.bold.balloon import BalloonParameters, balloon_preset
 from brainsweep.codegen import KernelSpec, generate, kernel_spec
 from brainsweep.errors import InputError
+from brainsweep.monitors.balloon import BalloonParameters, balloon_preset
 
 __all__ = ["SimulationResult", "parameter_table", "run", "steps_per"]
 
