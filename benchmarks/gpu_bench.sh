@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# One device-machine call: environment, GPU parity tests, Kuramoto parity, kernel variants at
+# One run on a GPU host: environment, GPU parity tests, Kuramoto parity, kernel variants at
 # P = 32768 and the full benchmark table for CUDA and OpenCL. Prints short tables; logs under
-# $OUT. Usage (repository root, after `source .gpu/setup.sh`):
+# $OUT (default results/benchmarks/gpu_bench, inside the repository and git-ignored).
+# Usage (repository root, with CuPy, pycuda and pyopencl importable):
 #   bash benchmarks/gpu_bench.sh [steps_variants] [steps_table] [sizes...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/gpu_bench}; mkdir -p "$OUT"
+OUT=${OUT:-results/benchmarks/gpu_bench}; mkdir -p "$OUT"
 VSTEPS=${1:-4000}; TSTEPS=${2:-10000}; shift 2 || true
 SIZES=${*:-1024 8192 32768 131072}
 LOG="$OUT/bench.jsonl"

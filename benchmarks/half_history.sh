@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Device-machine calls for the float16 delay history (docs/benchmarks.md, "float16 delay
-# history"). Usage (repository root, after `source .gpu/setup.sh`):
+# GPU runs for the float16 delay history (docs/benchmarks.md, "float16 delay history").
+# Usage (repository root, with CuPy, pycuda and pyopencl importable):
 #   bash benchmarks/half_history.sh error   # GPU tests, Kuramoto and Montbrio errors
 #       (VARIANTS="f32 f16 f64" adds the float64 yardstick, SKIP_TESTS=1 skips the tests)
 #   bash benchmarks/half_history.sh speed   # the bench table, float32 vs float16 history
-# Logs and JSON lines under $OUT.
+# Logs and JSON lines under $OUT (default results/benchmarks/half_history, inside the
+# repository and git-ignored).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/half_history}; mkdir -p "$OUT"
+OUT=${OUT:-results/benchmarks/half_history}; mkdir -p "$OUT"
 export BRAINSWEEP_OPENCL_DEVICE=nvidia PYTHONUNBUFFERED=1
 LOG="$OUT/half_history.jsonl"
 run() { "$@" 2>&1 | grep -v "Warning\|warn(" ; }

@@ -11,12 +11,13 @@ and V) is timed only, since the two simulators draw different random numbers.
 
 TVB runs in its own virtual environment, in a subprocess (this same file with
 ``--tvb-worker``, which imports only TVB and NumPy), so that brainsweep's environment never
-holds TVB and the two never share a process::
+holds TVB and the two never share a process. By default that environment is ``.venv-tvb/`` in
+the repository root (git-ignored); ``--tvb-python`` points at another one::
 
-    python3 -m venv /work/tvb-bench-venv
-    /work/tvb-bench-venv/bin/pip install tvb-library tvb-data   # 2.10.0, 3.0.0 on Python 3.11
+    python3 -m venv .venv-tvb
+    .venv-tvb/bin/pip install tvb-library tvb-data   # 2.10.0, 3.0.0 on Python 3.11
 
-    python benchmarks/numba_vs_tvb.py [--tvb-python /work/tvb-bench-venv/bin/python]
+    python benchmarks/numba_vs_tvb.py [--tvb-python .venv-tvb/bin/python]
         [--steps 20000] [--repeats 5] [--no-stochastic]
 
 Timings: TVB's ``Simulator.configure()`` and brainsweep's kernel compilation (a fresh kernel
@@ -56,7 +57,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTIVITY = ROOT / "resources" / "tvb-connectivity" / "connectivity_76.zip"
-DEFAULT_TVB_PYTHON = "/work/tvb-bench-venv/bin/python"
+DEFAULT_TVB_PYTHON = str(ROOT / ".venv-tvb" / "bin" / "python")  # git-ignored
 DT, SPEED, COUPLING_A = 0.1, 3.0, 0.00390625
 INITIAL = {"r": 0.1, "V": -2.0}
 NOISE_D, SEED = 1e-3, 42
@@ -286,7 +287,8 @@ def agreement_row(label: str, out: np.ndarray, ref: np.ndarray) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tvb-python", default=DEFAULT_TVB_PYTHON,
-                        help="the Python of the virtual environment holding tvb-library")
+                        help="the Python of the virtual environment holding tvb-library "
+                             "(default: .venv-tvb/bin/python in the repository root)")
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-stochastic", dest="stochastic", action="store_false",

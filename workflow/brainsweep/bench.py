@@ -50,8 +50,9 @@ BENCH_STEPS = 40_000
 N_SPEEDS = 16  # 1..10 m/s; every P of the table is a multiple of 16
 COUPLING_RANGE = (0.0, 2.0)
 NOISE_D = 1e-3  # rad²/ms: small phase noise; the stochastic path is what is timed
-# Device-to-device copy bandwidth (bytes read + written) measured on an H200 of this
-# workplace (/work/.library/device/KINDS.md, 2026-11-04): the practical DRAM ceiling.
+# Device-to-device copy bandwidth (bytes read + written) measured on an NVIDIA H200 with CuPy:
+# 4.24-4.27 TB/s (docs/perf-logs/run{2,3,4}_gpu.log, docs/reproductions/gpu-logs/
+# copy_bandwidth.log), the practical DRAM ceiling.
 COPY_BANDWIDTH = {"cuda": 4.3e12, "opencl": 4.3e12}
 # RateML's generated kernels keep 4096 float32 history slots per node (the reference)
 RATEML_BYTES_PER_SIM = 4096 * 68 * 4

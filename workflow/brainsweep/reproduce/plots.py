@@ -1,6 +1,6 @@
 """The reproduced figures, drawn from their CSV alone (and the machine record for captions).
 
-Plotting never runs a simulation: the device machine writes the CSV, any machine redraws the
+Plotting never runs a simulation: the GPU machine writes the CSV, any machine redraws the
 figure (``brainsweep reproduce --plot-only``). Rows whose ``status`` is not ``ok`` are left
 out of the curves; rows with fewer steps than the figure's ``n_steps`` are drawn open and
 labelled with their step count, never rescaled.

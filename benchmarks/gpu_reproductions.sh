@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One device-machine call (nvidia-h200-x4) for issues 5 and 8. Every step has its own timeout
+# One run on a host with 4 NVIDIA H200s for issues 5 and 8. Every step has its own timeout
 # and log; the four GPUs work in parallel where the steps need one GPU each:
 #   GPU 0: `brainsweep bench` table, CUDA then OpenCL on the NVIDIA driver (P = 1024 ... 131072,
 #          40 000 steps), then the GPU parity tests (tests/gpu)
@@ -8,25 +8,27 @@
 #   GPU 3: device-to-device copy bandwidth (CuPy), the floor's reference
 # then, on all four: poster Fig. 2 panel c (weak scaling, 21 600 sims/GPU) and the benchmark
 # grid P = 131 072 split over 1, 2 and 4 GPUs. Logs, CSVs and machine records are packed into
-# $OUT/session.tgz after every step; short tables are printed last.
-# Usage (repository root):
-#   source .gpu/setup.sh && bash benchmarks/device_session.sh          # the device machine
-#   bash benchmarks/device_session.sh quick                            # dry run here: tiny
+# $OUT/gpu_reproductions.tgz after every step; short tables are printed last. Defaults (inside
+# the repository, git-ignored): RUN_DIR=results/benchmarks/gpu_reproductions (logs, CSVs),
+# OUT=results/benchmarks (the archive).
+# Usage (repository root, with CuPy, pycuda and pyopencl importable):
+#   bash benchmarks/gpu_reproductions.sh                               # a host with 4 GPUs
+#   bash benchmarks/gpu_reproductions.sh quick                         # dry run: tiny
 #       sizes, OpenCL on PoCL instead of CUDA, no GPUs (checks every command line)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/device_session_out}; mkdir -p "$OUT"
-S=${SESSION_DIR:-/tmp/device_session}; rm -rf "$S"; mkdir -p "$S"
+OUT=${OUT:-results/benchmarks}; mkdir -p "$OUT"
+S=${RUN_DIR:-results/benchmarks/gpu_reproductions}; rm -rf "$S"; mkdir -p "$S"
 QUICK=${1:-}
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export PYTHONWARNINGS=ignore
 BS="python3 -m brainsweep.cli"
 pack() {  # parallel steps pack too: each through its own temporary name
-    local tmp="$OUT/.session-$BASHPID.tgz"
-    tar czf "$tmp" -C "$S" . 2>/dev/null; mv -f "$tmp" "$OUT/session.tgz"
+    local tmp="$OUT/.gpu_reproductions-$BASHPID.tgz"
+    tar czf "$tmp" -C "$S" . 2>/dev/null; mv -f "$tmp" "$OUT/gpu_reproductions.tgz"
 }
 # Seconds from this script's start by which each phase must end: every step's limit is cut to
-# what is left, so the whole call ends inside the device call's own limit.
+# what is left, so the whole run ends soon after PHASE_B_END (default 500 s, under ten minutes).
 PHASE_A_END=${PHASE_A_END:-330}; PHASE_B_END=${PHASE_B_END:-500}; DEADLINE=$PHASE_A_END
 # step NAME LIMIT_S GPU COMMAND...: run with a timeout, log to $S/NAME.log, say how it ended
 step() {
@@ -66,7 +68,7 @@ else
     BENCH_SIZES="1024 8192 32768 131072"; BENCH_STEPS=40000; SCALE_SIZES=131072; SCALE_STEPS=10000
     FIG1=config/studies/rateml-fig1.yaml; HPC=config/studies/tvbhpc-fig2.yaml
 fi
-echo "== session $(date -u +%FT%TZ) quick=${QUICK:-no} target=$TARGET" | tee "$S/steps.txt"
+echo "== run $(date -u +%FT%TZ) quick=${QUICK:-no} target=$TARGET" | tee "$S/steps.txt"
 
 # --- phase 0: the machine ------------------------------------------------------------------
 { nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.sm,clocks.max.sm,pci.bus_id --format=csv 2>&1
