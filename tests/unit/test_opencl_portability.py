@@ -139,3 +139,18 @@ def test_a_local_study_on_an_unusable_target_stops_before_any_job(tmp_path, repo
     text = out.stdout + out.stderr
     assert "simulation.target 'opencl' cannot run on this machine:" in text, text[-3000:]
     assert not (tmp_path / "results").exists()
+
+
+@needs_qemu
+@needs_wheel_pocl
+@pytest.mark.skipif(not system_pocl(), reason="Debian's pocl-opencl-icd is not installed "
+                    "(apt-get install pocl-opencl-icd)")
+@pytest.mark.slow
+def test_on_a_family_25_cpu_both_pocls_compile():
+    """Zen 3/4 (family 25) is known to LLVM 14: there the wheel's PoCL works as well."""
+    out = run_python(PROBE, family=25, env={})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    assert lines[0] == "OK ", out.stdout
+    assert any("PoCL 3.0-" in line for line in lines[1:])
+    assert not any("cannot compile" in line for line in lines[1:]), out.stdout
