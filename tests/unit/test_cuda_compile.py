@@ -4,7 +4,8 @@ The compile tests need nvcc (skipped without it): every Montbrio variant, and ev
 model, RateML file and a BOLD drive reading auxiliaries, compile for sm_90 without a warning.
 The rest runs anywhere: the module imports without pycuda, the delay tables match the oracle's
 rule, and the argument type string of the pycuda prepared call matches the kernel's C
-signature, which no CPU test could otherwise catch.
+signature (both come from one table, brainsweep.backends.gpu.signatures), which no CPU test
+could otherwise catch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from brainsweep import codegen, reference
 from brainsweep.backends import cuda_target
 from brainsweep.backends.base import ShardInputs
 from brainsweep.backends.cuda_target import CudaTarget, collect_outputs, layout_shard
+from brainsweep.backends.gpu.signatures import KERNELS, prepared_types
 from brainsweep.network.delays import delay_tables
 from model_cases import CASES, RATE_DRIVEN_BOLD, RATEML_CASES, model_variant
 
@@ -90,16 +92,26 @@ def test_float32_uses_single_precision_math():
 
 
 def test_prepared_call_types_match_the_kernel_signatures():
+    """The C heads rendered from the signature table parse back to the host's type codes."""
     source = codegen.generate("montbrio", target="cuda", dtype="float32")
     spell = {"int": "i", "uint32": "I", "double": "d"}
-    for kernel, expected in (("initialise_shard", cuda_target._INITIALISE_ARGS),
-                             ("simulate_shard", cuda_target._SIMULATE_ARGS)):
+    for kernel in KERNELS:
         signature = re.search(rf"KERNEL void {kernel}\((.*?)\)\s*{{", source, re.S).group(1)
         codes = ""
         for parameter in signature.split(","):
             words = parameter.replace("const", "").split()
             codes += "P" if "*" in parameter else spell[words[-2]]
-        assert codes == expected, kernel
+        assert codes == prepared_types(kernel), kernel
+    assert prepared_types("initialise_shard") == "ii" + "P" * 11
+    assert prepared_types("simulate_shard") == "iiiii" + "P" * 10 + "dPIPiiiiPd" + "P" * 9
+
+
+def test_both_languages_render_the_same_kernels():
+    """CUDA and OpenCL sources differ only in the prelude's spellings and math names."""
+    cuda = codegen.generate("montbrio", target="cuda", dtype="float64")
+    opencl = codegen.generate("montbrio", target="opencl", dtype="float64")
+    body = slice(cuda.index("typedef double real;"), None)
+    assert cuda[body] == opencl[opencl.index("typedef double real;"):]
 
 
 def test_module_imports_and_reports_without_pycuda():

@@ -2,10 +2,9 @@
 
 Runs on PoCL on CPUs (CI) and on NVIDIA, AMD and Intel GPUs with double precision
 (``cl_khr_fp64``: delays, uniforms and the balloon are computed in double on every path). The
-kernels (``kernels/templates/opencl``) and their device layouts are those of the CUDA target,
-whose host-side helpers (:func:`~brainsweep.backends.cuda_target.layout_shard`,
-:func:`~brainsweep.backends.cuda_target.collect_outputs`) this module shares; only the
-runtime calls differ.
+kernels, their device layouts and the run loop are those every GPU target shares
+(:mod:`brainsweep.backends.gpu`); this module is the pyopencl side of the device protocol
+(:class:`OpenCLDevice`) and the choice of a device.
 
 pyopencl is imported lazily. The device comes from ``device`` or, if that is None, from
 ``BRAINSWEEP_OPENCL_DEVICE``: either ``"<platform>:<device>"`` indices (as
@@ -25,35 +24,33 @@ check reports that remedy in one line (:func:`unavailable_reason`).
 from __future__ import annotations
 
 import functools
-import math
 import os
-import time
 from typing import Any
 
 import numpy as np
 
-from brainsweep.backends.base import ShardInputs, ShardOutputs, Target, register
-from brainsweep.backends.cuda_target import (
-    DEVICE_TABLES,
-    SIM_LANES,
+from brainsweep.backends.base import register
+from brainsweep.backends.gpu import (
+    THREADS_PER_BLOCK,
+    GpuTarget,
     choose_node_parts,
-    collect_outputs,
-    launch_chunks,
-    layout_shard,
-    output_shapes,
+    philox_sampler,
     resident_warps,
 )
+from brainsweep.backends.gpu.signatures import KERNELS
 from brainsweep.codegen.generate import source_hash
 from brainsweep.codegen.render import CRenderer
 from brainsweep.errors import InputError
-from brainsweep.progress import Progress
 
-__all__ = ["OpenCLRenderer", "OpenCLTarget", "build_options", "compiler_check", "philox_sample",
-           "platform_words", "select_device", "unavailable_reason"]
+__all__ = ["CPU_OPENCL_REMEDY", "OpenCLDevice", "OpenCLRenderer", "OpenCLTarget",
+           "build_options", "compiler_check", "philox_sample", "platform_words",
+           "select_device", "unavailable_reason"]
 
-_GPU_WORK_GROUP = 128
 _CONTEXTS: dict[str, tuple[Any, Any]] = {}  # device key -> (context, queue)
 _PROGRAMS: dict[tuple[str, str], Any] = {}  # (device key, source hash) -> built program
+# Occupancy the threads per simulation assume without the register cap: OpenCL does not
+# report a kernel's registers, and nvcc's own choice for the step kernel (92) gives 21 warps.
+_UNCAPPED_WARPS = 21
 
 
 class OpenCLRenderer(CRenderer):
@@ -229,69 +226,89 @@ def _program(cl, device, context, source: str, options: tuple[str, ...] = ()):
     return _PROGRAMS[key]
 
 
-def _work_sizes(cl, device, n: int) -> tuple[tuple[int], tuple[int] | None]:
-    """Global size padded to whole work groups (kernels skip the padding); GPUs get 128."""
-    if device.type & cl.device_type.GPU:
-        local = min(_GPU_WORK_GROUP, device.max_work_group_size)
-        return (math.ceil(n / local) * local,), (local,)
-    return (n,), None
+class OpenCLDevice:
+    """The device protocol of :mod:`brainsweep.backends.gpu.runner` on one OpenCL device.
 
-
-def philox_sample(source: str, *, seed: int, sim: np.ndarray, step: np.ndarray,
-                  node: np.ndarray, block: np.ndarray, dtype: str,
-                  device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run the generated ``philox_sample`` kernel of ``source`` on an OpenCL device.
-
-    Returns the (n, 4) uint32 Philox words of counters ``(step, node, block, 0)`` under keys
-    ``(seed, sim)`` and the (n, 4) normals the simulation kernel would draw from them.
+    Contexts, queues and programs are kept per device for the process; buffers are freed
+    when the run lets go of them.
     """
-    cl = _pyopencl()
-    chosen = select_device(device)
-    context, queue = _queue(cl, chosen)
-    program = _program(cl, chosen, context, source)
-    columns = [np.ascontiguousarray(np.asarray(a) & 0xFFFFFFFF, dtype=np.uint32)
-               for a in (sim, step, node, block)]
-    n = columns[0].size
-    words = np.empty((n, 4), dtype=np.uint32)
-    normals = np.empty((n, 4), dtype=np.dtype(dtype))
-    flags = cl.mem_flags
-    inputs = [cl.Buffer(context, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=c)
-              for c in columns]
-    words_buffer = cl.Buffer(context, flags.WRITE_ONLY, words.nbytes)
-    normals_buffer = cl.Buffer(context, flags.WRITE_ONLY, normals.nbytes)
-    kernel = cl.Kernel(program, "philox_sample")
-    kernel.set_args(np.int32(n), np.uint32(int(seed) & 0xFFFFFFFF), *inputs, words_buffer,
-                    normals_buffer)
-    cl.enqueue_nd_range_kernel(queue, kernel, *_work_sizes(cl, chosen, n))
-    cl.enqueue_copy(queue, words, words_buffer)
-    cl.enqueue_copy(queue, normals, normals_buffer)
-    queue.finish()
-    return words, normals
+
+    def __init__(self, device: str | None, max_registers: int | None = None):
+        self.cl = _pyopencl()
+        self.wanted = device
+        self.max_registers = max_registers
+        self._kernels: dict[str, Any] = {}
+
+    def __enter__(self) -> OpenCLDevice:
+        # chosen here, after the shard's layout, so that bad inputs are reported first
+        self.device = select_device(self.wanted)
+        self.description = f"OpenCL {self.device.name}"
+        self.gpu = bool(self.device.type & self.cl.device_type.GPU)
+        # GPUs get whole groups of 128; a CPU runs a group's work-items one after another,
+        # so its runtime may choose
+        self.flat_group_size = (min(THREADS_PER_BLOCK, self.device.max_work_group_size)
+                                if self.gpu else None)
+        self.context, self.queue = _queue(self.cl, self.device)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._kernels.clear()
+
+    def free_bytes(self) -> int:
+        return int(self.device.global_mem_size)
+
+    def compile(self, source: str) -> None:
+        self.options = build_options(self.device, self.max_registers)
+        program = _program(self.cl, self.device, self.context, source, self.options)
+        self._kernels = {name: self.cl.Kernel(program, name) for name in KERNELS}
+
+    def alloc(self, shape: tuple[int, ...], dtype) -> Any:
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        return self.cl.Buffer(self.context, self.cl.mem_flags.READ_WRITE, max(nbytes, 1))
+
+    def upload(self, array: np.ndarray) -> Any:
+        if array.nbytes == 0:  # OpenCL refuses empty buffers
+            return self.alloc((1,), np.uint8)
+        flags = self.cl.mem_flags
+        return self.cl.Buffer(self.context, flags.READ_WRITE | flags.COPY_HOST_PTR,
+                              hostbuf=np.ascontiguousarray(array))
+
+    def launch(self, kernel: str, threads: int, group_size: int | None, args: list) -> None:
+        function = self._kernels[kernel]
+        function.set_args(*args)
+        self.cl.enqueue_nd_range_kernel(self.queue, function, (threads,),
+                                        None if group_size is None else (group_size,))
+
+    def node_parts(self, n_sims: int) -> int:
+        if not self.gpu:  # CPU work-items of a group run one after another: no gain
+            return 1
+        warps = resident_warps(self.max_registers) if self.options else _UNCAPPED_WARPS
+        return choose_node_parts(n_sims, self.device.max_compute_units, warps)
+
+    def finish(self) -> None:
+        self.queue.finish()
+
+    def download(self, buffer: Any, host: np.ndarray) -> None:
+        self.cl.enqueue_copy(self.queue, host, buffer)
+
+
+# the noise generator on its own, for tests (normals as the step kernel draws them)
+philox_sample = philox_sampler(OpenCLDevice)
 
 
 @register
-class OpenCLTarget(Target):
-    """OpenCL devices through pyopencl: one work-item lane per simulation, nodes split."""
+class OpenCLTarget(GpuTarget):
+    """OpenCL devices through pyopencl: one work-item lane per simulation, nodes split.
+
+    The tuning knobs are the CUDA target's; the register cap is passed where NVIDIA's driver
+    takes one (:func:`build_options`).
+    """
 
     name = "opencl"
-    template_folder = "opencl"
+    language = "opencl"
     renderer = OpenCLRenderer
     file_suffix = ".cl"
     conda_env = "opencl"
-    main_template = "simulate.cl.j2"
-    coupling_sum = "{gx}"  # the sums are scalars, one node at a time
-    history_dtypes = ("float16",)  # half storage through vload_half / vstore_half_rte
-    # Tuning, as the CUDA target's. OpenCL does not report a kernel's registers, so the
-    # threads per simulation assume the occupancy of the capped CUDA kernel: 32 warps per
-    # unit with the NVIDIA register cap, 21 (nvcc's own 92 registers) without it.
-    connection_batch: int = 4
-    node_parts: int | None = None
-    max_registers: int | None = 64
-
-    def context_extras(self, spec) -> dict[str, Any]:
-        """``fn`` (math names for the real type), ``sim_lanes`` and ``connection_batch``."""
-        return {"fn": dict(self.renderer(dtype=spec.dtype).functions),
-                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch)}
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -313,79 +330,5 @@ class OpenCLTarget(Target):
                 + ("" if _device_key(x) in usable else " (cannot compile: not used)")
                 for p, d, x in _all_devices(cl)]
 
-    def run(self, source: str, spec, inputs: ShardInputs, *, device: str | None = None,
-            progress: bool = False) -> ShardOutputs:
-        cl = _pyopencl()
-        started = time.perf_counter()
-        shard = layout_shard(spec, inputs)
-        chosen = select_device(device)
-        shard.check_fits(chosen.global_mem_size, f"OpenCL {chosen.name}")
-        context, queue = _queue(cl, chosen)
-        options = build_options(chosen, self.max_registers)
-        program = _program(cl, chosen, context, source, options)
-        compiled = time.perf_counter()
-        flags = cl.mem_flags
-
-        def upload(array: np.ndarray):
-            if array.nbytes == 0:  # OpenCL refuses empty buffers
-                return cl.Buffer(context, flags.READ_WRITE, 1)
-            return cl.Buffer(context, flags.READ_WRITE | flags.COPY_HOST_PTR,
-                             hostbuf=np.ascontiguousarray(array))
-
-        def empty(shape: tuple[int, ...], dtype) -> tuple[Any, np.ndarray]:
-            host = np.empty(shape, dtype=dtype)
-            return cl.Buffer(context, flags.READ_WRITE, max(host.nbytes, 1)), host
-
-        state = upload(shard.state)
-        tables = [upload(getattr(shard, name)) for name in DEVICE_TABLES]
-        noise, balloon = upload(shard.noise), upload(shard.balloon)
-        sim_key = upload(shard.sim_key)
-        history, _ = empty((shard.history_size,), shard.history_real)
-        tavg_sum, _ = empty((shard.n_states, shard.n_nodes, shard.n_sims), shard.real)
-        drive_sum, _ = empty((shard.n_nodes, shard.n_sims), shard.real)
-        hemo, _ = empty((4, shard.n_nodes, shard.n_sims), np.float64)
-        outputs = {name: empty(shape, shard.real) for name, shape in output_shapes(shard).items()}
-        diverged, diverged_host = empty((shard.n_sims,), np.int32)
-
-        sizes = (np.int32(shard.n_sims), np.int32(shard.n_nodes))
-        work = _work_sizes(cl, chosen, shard.n_sims)
-        initialise = cl.Kernel(program, "initialise_shard")
-        initialise.set_args(*sizes, *tables[5:], state, history, tavg_sum, drive_sum, hemo,
-                            diverged)
-        cl.enqueue_nd_range_kernel(queue, initialise, *work)
-        simulate = cl.Kernel(program, "simulate_shard")
-        if chosen.type & cl.device_type.GPU:
-            parts = self.node_parts or choose_node_parts(
-                shard.n_sims, chosen.max_compute_units,
-                resident_warps(self.max_registers) if options else 21)
-        else:  # CPU work-items of a group run one after another: splitting gains nothing
-            parts = self.node_parts or 1
-        step_work = ((math.ceil(shard.n_sims / SIM_LANES) * SIM_LANES * parts,),
-                     (SIM_LANES * parts,))
-        report = Progress(shard.n_sims * inputs.n_steps, label="opencl") if progress else None
-        for begin, end in launch_chunks(inputs.n_steps):
-            simulate.set_args(
-                *sizes, np.int32(shard.sources.size), np.int32(begin), np.int32(end), *tables,
-                np.float64(inputs.dt), noise, np.uint32(shard.seed), sim_key,
-                np.int32(inputs.raw_period), np.int32(inputs.tavg_period),
-                np.int32(inputs.bold_period), np.int32(max(inputs.bold_substeps, 1)), balloon,
-                np.float64(inputs.dt_bold_s), state, history, tavg_sum, drive_sum, hemo,
-                outputs["out_raw"][0], outputs["out_tavg"][0], outputs["out_bold"][0],
-                diverged)
-            cl.enqueue_nd_range_kernel(queue, simulate, *step_work)
-            if report is not None:
-                queue.finish()
-                report.update(shard.n_sims * end)
-        queue.finish()
-        if report is not None:
-            report.finish()
-        ran = time.perf_counter()
-        for buffer, host in (*outputs.values(), (diverged, diverged_host)):
-            if host.nbytes:
-                cl.enqueue_copy(queue, host, buffer)
-        queue.finish()
-        finished = time.perf_counter()
-        return collect_outputs(
-            shard, outputs["out_raw"][1], outputs["out_tavg"][1], outputs["out_bold"][1],
-            diverged_host, {"load_s": compiled - started, "run_s": ran - compiled,
-                            "copy_s": finished - ran})
+    def open_device(self, device: str | None) -> OpenCLDevice:
+        return OpenCLDevice(device, self.max_registers)

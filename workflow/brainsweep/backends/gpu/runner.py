@@ -1,0 +1,149 @@
+"""The one run loop of the GPU targets, over a small device protocol each backend implements.
+
+A backend (pycuda in ``cuda_target``, pyopencl in ``opencl_target``) opens a
+:class:`GpuDevice` for one run; everything else, from the layout to the outputs, is written
+here once: upload the shard, allocate what the kernels write, initialise, step in launches of
+:data:`~brainsweep.backends.gpu.launch.STEPS_PER_LAUNCH` steps, download. Kernel arguments
+are bound by name from :mod:`brainsweep.backends.gpu.signatures`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import numpy as np
+
+from brainsweep.backends.base import ShardInputs, ShardOutputs
+from brainsweep.backends.gpu.launch import SIM_LANES, launch_chunks
+from brainsweep.backends.gpu.layout import (
+    DOWNLOADED,
+    UPLOADED,
+    collect_outputs,
+    device_arrays,
+    layout_shard,
+)
+from brainsweep.backends.gpu.signatures import arguments
+from brainsweep.progress import Progress
+
+__all__ = ["GpuDevice", "philox_sampler", "run_shard"]
+
+
+class GpuDevice(Protocol):
+    """One device, opened for one run by a backend (a context manager that frees it all)."""
+
+    description: str  # the device in words, for memory messages
+    flat_group_size: int | None  # block of the one-thread-per-simulation kernels (None: any)
+
+    def free_bytes(self) -> int:
+        """Device memory a shard may use."""
+
+    def compile(self, source: str) -> None:
+        """Build ``source`` (cached per process); its kernels are then launched by name."""
+
+    def upload(self, array: np.ndarray) -> Any:
+        """A device copy of ``array`` (an empty one still gets a buffer)."""
+
+    def alloc(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        """An uninitialised device array."""
+
+    def launch(self, kernel: str, threads: int, group_size: int | None, args: list) -> None:
+        """Queue ``kernel`` over ``threads`` threads in blocks of ``group_size``."""
+
+    def node_parts(self, n_sims: int) -> int:
+        """Threads per simulation of the step kernel that fill this device once."""
+
+    def finish(self) -> None:
+        """Wait for everything queued."""
+
+    def download(self, buffer: Any, host: np.ndarray) -> None:
+        """Copy ``buffer`` into ``host`` (blocking)."""
+
+
+def _launch_flat(gpu: GpuDevice, kernel: str, n: int, args: list) -> None:
+    """One thread per item, the grid padded to whole blocks (the kernels skip the padding)."""
+    size = gpu.flat_group_size
+    gpu.launch(kernel, n if size is None else math.ceil(n / size) * size, size, args)
+
+
+def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, spec,
+              inputs: ShardInputs, *, progress: bool = False) -> ShardOutputs:
+    """Run one shard of ``source`` on the device ``opened`` gives, for ``target``'s knobs."""
+    started = time.perf_counter()
+    shard = layout_shard(spec, inputs)
+    with opened as gpu:
+        shard.check_fits(gpu.free_bytes(), gpu.description)
+        gpu.compile(source)
+        compiled = time.perf_counter()
+        buffers = {name: gpu.upload(getattr(shard, name)) for name in UPLOADED}
+        buffers.update({name: gpu.alloc(shape, dtype)
+                        for name, (shape, dtype) in device_arrays(shard).items()})
+        scalars = {"n_sims": shard.n_sims, "n_nodes": shard.n_nodes,
+                   "n_connections": shard.sources.size, "dt_model": inputs.dt,
+                   "seed": shard.seed, "raw_period": inputs.raw_period,
+                   "tavg_period": inputs.tavg_period, "bold_period": inputs.bold_period,
+                   "bold_substeps": max(inputs.bold_substeps, 1), "dt_bold": inputs.dt_bold_s}
+        _launch_flat(gpu, "initialise_shard", shard.n_sims,
+                     arguments("initialise_shard", buffers, scalars))
+        parts = target.node_parts or gpu.node_parts(shard.n_sims)
+        threads = math.ceil(shard.n_sims / SIM_LANES) * SIM_LANES * parts
+        report = Progress(shard.n_sims * inputs.n_steps, label=target.name) if progress else None
+        for begin, end in launch_chunks(inputs.n_steps):
+            scalars.update(step_begin=begin, step_end=end)
+            gpu.launch("simulate_shard", threads, SIM_LANES * parts,
+                       arguments("simulate_shard", buffers, scalars))
+            if report is not None:
+                gpu.finish()
+                report.update(shard.n_sims * end)
+        gpu.finish()
+        if report is not None:
+            report.finish()
+        ran = time.perf_counter()
+        shapes = device_arrays(shard)
+        hosts = {name: np.empty(*shapes[name]) for name in DOWNLOADED}
+        for name, host in hosts.items():
+            if host.nbytes:
+                gpu.download(buffers[name], host)
+    finished = time.perf_counter()
+    return collect_outputs(shard, hosts["out_raw"], hosts["out_tavg"], hosts["out_bold"],
+                           hosts["diverged"], {"load_s": compiled - started,
+                                               "run_s": ran - compiled, "copy_s": finished - ran})
+
+
+def philox_sampler(open_device: Callable[[str | None], AbstractContextManager[GpuDevice]]
+                   ) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """A backend's ``philox_sample(source, *, seed, sim, step, node, block, dtype, device)``
+    over the devices ``open_device(device)`` opens."""
+
+    def philox_sample(source: str, *, seed: int, sim: np.ndarray, step: np.ndarray,
+                      node: np.ndarray, block: np.ndarray, dtype: str,
+                      device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Run the generated ``philox_sample`` kernel of ``source``.
+
+        Returns the (n, 4) uint32 Philox words of counters ``(step, node, block, 0)`` under
+        keys ``(seed, sim)`` and the (n, 4) normals the simulation kernel would draw from
+        them.
+        """
+        columns = {name: np.ascontiguousarray(np.asarray(a) & 0xFFFFFFFF, dtype=np.uint32)
+                   for name, a in (("sim", sim), ("step", step), ("node", node),
+                                   ("block", block))}
+        n = columns["sim"].size
+        words = np.empty((n, 4), dtype=np.uint32)
+        normals = np.empty((n, 4), dtype=np.dtype(dtype))
+        with open_device(device) as gpu:
+            gpu.compile(source)
+            buffers = {name: gpu.upload(column) for name, column in columns.items()}
+            buffers["words_out"] = gpu.alloc(words.shape, words.dtype)
+            buffers["normals_out"] = gpu.alloc(normals.shape, normals.dtype)
+            _launch_flat(gpu, "philox_sample", n, arguments(
+                "philox_sample", buffers, {"n": n, "seed": int(seed) & 0xFFFFFFFF}))
+            gpu.finish()
+            if n:
+                gpu.download(buffers["words_out"], words)
+                gpu.download(buffers["normals_out"], normals)
+        return words, normals
+
+    return philox_sample

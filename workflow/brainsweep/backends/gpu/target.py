@@ -1,0 +1,51 @@
+"""What the CUDA and OpenCL targets share: the templates, the tuning knobs and the run."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from brainsweep.backends.base import ShardInputs, ShardOutputs, Target
+from brainsweep.backends.gpu.launch import SIM_LANES
+from brainsweep.backends.gpu.runner import GpuDevice, run_shard
+from brainsweep.backends.gpu.signatures import KERNELS, c_parameters
+
+__all__ = ["GpuTarget"]
+
+
+class GpuTarget(Target):
+    """A GPU target: the shared templates of ``kernels/templates/gpu`` in one language, run
+    by :func:`~brainsweep.backends.gpu.runner.run_shard` on the device it opens."""
+
+    template_folder = "gpu"
+    main_template = "simulate.j2"
+    language: ClassVar[str]  # "cuda" or "opencl": which gpu/prelude_<language>.j2 it uses
+    coupling_sum = "{gx}"  # the sums are scalars, one node at a time
+    history_dtypes = ("float16",)  # __half (CUDA) or vload_half/vstore_half_rte (OpenCL)
+    # Tuning (docs/perf-notes.md), per target class: history loads issued together per
+    # thread; threads per simulation (None: as many as fill the device once, see
+    # choose_node_parts); a register cap for the compiler (None: its own choice). 64
+    # registers let 32 warps share a multiprocessor instead of 21 at nvcc's 92, for a few
+    # bytes of spills in sinf's rare slow path: 142 -> 214 M sim-steps/s on the benchmark at
+    # P = 32768 on an H200; batches of 4 then gave 245 (8: 206), the fewest registers with
+    # enough loads in flight.
+    connection_batch: int = 4
+    node_parts: int | None = None
+    max_registers: int | None = 64
+
+    def context_extras(self, spec) -> dict[str, Any]:
+        """``language``, ``fn`` (math names for the real type), ``sim_lanes``,
+        ``connection_batch`` and ``kernel_parameters`` (the C parameter lists)."""
+        return {"language": self.language, "fn": dict(self.renderer(dtype=spec.dtype).functions),
+                "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
+                "kernel_parameters": {name: c_parameters(name) for name in KERNELS}}
+
+    @abstractmethod
+    def open_device(self, device: str | None) -> AbstractContextManager[GpuDevice]:
+        """The device that ``device`` names, opened for one run."""
+
+    def run(self, source: str, spec, inputs: ShardInputs, *, device: str | None = None,
+            progress: bool = False) -> ShardOutputs:
+        return run_shard(self, self.open_device(device), source, spec, inputs,
+                         progress=progress)
