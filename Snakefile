@@ -38,6 +38,10 @@ else:
     include: "rules/fit.smk"
     include: "rules/figures.smk"
 
+    if SETTINGS.recovery is not None:
+
+        include: "rules/recovery.smk"
+
 
 onstart:
     check_target_runs_here()

@@ -15,7 +15,7 @@ rule process_bold:
         mem_mb=2000,
     params:
         settings=settings_json("bold"),
-        code=code_hash("bold", "io.py"),
+        code=code_hash("bold", "io.py", "study/schema.py", "study/checked.py"),
     shell:
         "brainsweep bold --settings {params.settings:q} --shard {input} --out {output.npz}"
         " > {log} 2>&1"

@@ -1,22 +1,32 @@
-# Shared helpers of rules/*.smk - stage settings as JSON, code hashes, shard ids, outputs.
+# Shared helpers of rules/*.smk - the study, stage settings as JSON, code hashes, outputs.
 import hashlib
 import json
 from pathlib import Path
 
-from brainsweep.simulate.stage import SECTIONS as SIMULATE_SECTIONS
-from brainsweep.simulate.stage import shard_count
+from brainsweep.backends import get_target
+from brainsweep.study import SECTIONS as SIMULATE_SECTIONS
+from brainsweep.study import load_study
 
 PACKAGE = Path(workflow.basedir) / "workflow" / "brainsweep"
-STUDY = config["study"]
+# the validated config, read once into typed settings (brainsweep.study; schema defaults)
+SETTINGS = load_study(config)
+STUDY = SETTINGS.name
 # A study with a reproduce: section (rules/reproduce.smk) has none of the fitting workflow's
 # sections: the Snakefile includes only that rule file, and these names stay undefined.
-REPRODUCE = "reproduce" in config
+REPRODUCE = SETTINGS.reproduce is not None
 if not REPRODUCE:
-    CONNECTOME = config["connectome"]["name"]
-    EMPIRICAL = config["empirical"]["name"]
-    MODEL = Path(str(config["model"]["name"])).stem
-    TARGET = config["simulation"]["target"]
-    SHARDS = list(range(shard_count(config)))
+    MODEL = Path(SETTINGS.kernel.model.name).stem
+    TARGET = SETTINGS.target
+    # what rules need of the target (file suffix, conda env, GPU or not) is the target's
+    TARGET_INFO = get_target(TARGET)
+    SHARDS = list(range(SETTINGS.simulate.shard_count()))
+    # every output that depends on a study's settings lives under the study's name, so two
+    # studies never write (or plan to overwrite) each other's connectome, empirical FC or
+    # kernel
+    CONNECTOME = f"results/connectome/{STUDY}/{SETTINGS.connectome['name']}"
+    EMPIRICAL = f"results/empirical/{STUDY}/{SETTINGS.empirical['name']}.npz"
+    KERNEL = f"results/kernels/{STUDY}/{MODEL}{TARGET_INFO.file_suffix}"
+    FIGURE_FORMAT = SETTINGS.figures["format"]
 
 
 def code_hash(*parts):
@@ -40,12 +50,25 @@ def settings_json(*sections, **extra):
 
 
 def empirical_settings_json():
-    """The empirical section with the bold post-processing merged in: the same filters; no
-    transient for recorded BOLD, the bold transient for a simulated truth shard."""
-    post = dict(config.get("bold") or {})
-    if config["empirical"].get("format") != "simulated":
-        post["transient_s"] = 0.0
-    return json.dumps({**config["empirical"], "postprocess": post}, sort_keys=True)
+    """The empirical section with the bold post-processing merged in (Study.empirical_settings)."""
+    return json.dumps(SETTINGS.empirical_settings(), sort_keys=True)
+
+
+def kernel_settings_json():
+    """What a kernel is made of (Study.kernel_settings): model, coupling, the integrator's
+    method, noise and type, and simulation.history_dtype; nothing else regenerates it.
+    """
+    return json.dumps(SETTINGS.kernel_settings(), sort_keys=True)
+
+
+def kernel_files():
+    """The files the kernel is generated from (model file, couplings file, every template the
+    target's main template renders, found by following its includes): the rule's inputs.
+    """
+    return {
+        name: [str(path) for path in paths]
+        for name, paths in SETTINGS.kernel.files(TARGET).items()
+    }
 
 
 def truth_settings_json():
@@ -65,25 +88,23 @@ def truth_settings_json():
 
 
 def recovery_outputs():
-    if "recovery" not in config:
+    if SETTINGS.recovery is None:
         return []
-    ext = (config.get("figures") or {}).get("format", "png")
     return [
         f"results/fit/{STUDY}/recovery.json",
-        f"results/figures/{STUDY}/recovery_landscape.{ext}",
+        f"results/figures/{STUDY}/recovery_landscape.{FIGURE_FORMAT}",
     ]
 
 
 def figure_outputs(kind=None):
     """Figures of the figures stage (brainsweep.figures.figure_files): one kind or all."""
     from brainsweep.figures import figure_files, swept_parameters
-    from brainsweep.simulate.grid import build_grid
 
-    grid = build_grid(config["sweep"])
+    grid = SETTINGS.simulate.grid.build()
     swept = swept_parameters(grid.names, grid.values)
     # the FCD figure needs FCD values, which the bold and empirical stages compute together
-    has_fcd = (config.get("bold") or {}).get("fcd") is not None
-    files = figure_files(config.get("figures"), swept, fcd=has_fcd)
+    has_fcd = SETTINGS.bold["fcd"] is not None
+    files = figure_files(SETTINGS.section("figures"), swept, fcd=has_fcd)
     kinds = [kind] if kind else list(files)
     return [f"results/figures/{STUDY}/{name}" for k in kinds for name in files[k]]
 
@@ -104,7 +125,7 @@ def get_final_outputs():
     if REPRODUCE:
         return reproduce_outputs()
     return [
-        f"results/connectome/{CONNECTOME}.png",
+        f"{CONNECTOME}.png",
         f"results/fit/{STUDY}/scores.csv",
         f"results/fit/{STUDY}/best.json",
         *figure_outputs(),

@@ -1,21 +1,23 @@
+# The study's connectome and empirical FC, under the study's name (their settings are the
+# study's: another study with the same names never overwrites them).
 rule build_connectome:
     input:
         config["connectome"]["source"]
         if isinstance(config["connectome"]["source"], str)
         else list(config["connectome"]["source"].values()),
     output:
-        npz="results/connectome/{name}.npz",
-        sidecar="results/connectome/{name}.npz.json",
+        npz=f"{CONNECTOME}.npz",
+        sidecar=f"{CONNECTOME}.npz.json",
         figure=report(
-            "results/connectome/{name}.png",
+            f"{CONNECTOME}.png",
             caption="../docs/report/connectome.rst",
             category="Connectome",
         ),
-        figure_sidecar="results/connectome/{name}.png.json",
+        figure_sidecar=f"{CONNECTOME}.png.json",
     log:
-        "logs/build_connectome/{name}.log",
+        f"logs/build_connectome/{STUDY}-{SETTINGS.connectome['name']}.log",
     benchmark:
-        "logs/benchmarks/build_connectome/{name}.tsv"
+        f"logs/benchmarks/build_connectome/{STUDY}-{SETTINGS.connectome['name']}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:
@@ -23,7 +25,9 @@ rule build_connectome:
         mem_mb=2000,
     params:
         settings=settings_json("connectome"),
-        code=code_hash("connectome", "io.py", "regions.py"),
+        code=code_hash(
+            "connectome", "io.py", "regions.py", "study/schema.py", "study/checked.py"
+        ),
     shell:
         "brainsweep connectome --settings {params.settings:q} --out {output.npz}"
         " --figure {output.figure} > {log} 2>&1"
@@ -33,12 +37,12 @@ rule build_empirical:
     input:
         config["empirical"]["source"],
     output:
-        npz="results/empirical/{name}.npz",
-        sidecar="results/empirical/{name}.npz.json",
+        npz=EMPIRICAL,
+        sidecar=f"{EMPIRICAL}.json",
     log:
-        "logs/build_empirical/{name}.log",
+        f"logs/build_empirical/{STUDY}-{SETTINGS.empirical['name']}.log",
     benchmark:
-        "logs/benchmarks/build_empirical/{name}.tsv"
+        f"logs/benchmarks/build_empirical/{STUDY}-{SETTINGS.empirical['name']}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:
@@ -46,6 +50,6 @@ rule build_empirical:
         mem_mb=2000,
     params:
         settings=empirical_settings_json(),
-        code=code_hash("empirical.py", "bold", "io.py", "regions.py"),
+        code=code_hash("empirical", "bold", "study", "io.py", "regions.py"),
     shell:
         "brainsweep empirical --settings {params.settings:q} --out {output.npz} > {log} 2>&1"

@@ -1,7 +1,7 @@
 rule plot_figures:
     input:
         scores=f"results/fit/{STUDY}/scores.csv",
-        empirical=f"results/empirical/{EMPIRICAL}.npz",
+        empirical=EMPIRICAL,
         shards=get_bold_shards,
     output:
         landscapes=report(
@@ -34,7 +34,7 @@ rule plot_figures:
         mem_mb=2000,
     params:
         settings=settings_json("figures"),
-        code=code_hash("figures", "io.py"),
+        code=code_hash("figures", "io.py", "study/schema.py", "study/checked.py"),
     shell:
         "brainsweep figures --settings {params.settings:q} --scores {input.scores}"
         f" --empirical {{input.empirical}} --out-dir results/figures/{STUDY}"

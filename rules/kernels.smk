@@ -1,18 +1,24 @@
+# The study's kernel, generated from its model file, the couplings file and every template
+# the target renders (inputs: editing any of them regenerates it, and reruns the shards that
+# run it); its settings are exactly what the kernel is made of (Study.kernel_settings).
 rule generate_kernel:
+    input:
+        **kernel_files(),
     output:
-        "results/kernels/{model}/{target}.{suffix}",
+        KERNEL,
     log:
-        "logs/generate_kernel/{model}-{target}-{suffix}.log",
+        f"logs/generate_kernel/{STUDY}-{MODEL}.log",
     benchmark:
-        "logs/benchmarks/generate_kernel/{model}-{target}-{suffix}.tsv"
+        f"logs/benchmarks/generate_kernel/{STUDY}-{MODEL}.tsv"
     conda:
         "../envs/cpu.yaml"
     resources:
         runtime=5,
         mem_mb=1000,
     params:
-        settings=settings_json("model", "coupling", "integration"),
-        code=code_hash("dsl", "codegen", "backends"),
+        settings=kernel_settings_json(),
+        target=TARGET,
+        code=code_hash("dsl", "codegen", "backends", "study"),
     shell:
-        "brainsweep kernels --settings {params.settings:q} --target {wildcards.target}"
+        "brainsweep kernels --settings {params.settings:q} --target {params.target}"
         " --out {output} > {log} 2>&1"

@@ -94,3 +94,43 @@ def test_recovery_command_refuses_bad_settings(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: [recovery.tolerance]")
     assert not out.exists()
+
+
+def shard_settings(**integration) -> dict:
+    return {
+        "model": {"name": "montbrio"}, "coupling": {"name": "linear"},
+        "integration": {"method": "heun", "dt": 0.1, "dtype": "float64", "stochastic": False,
+                        **integration},
+        "simulation": {"transient_s": 0.0, "duration_s": 0.01, "seed": 0, "target": "numba"},
+        "monitors": {"bold": {"tr": 0.001, "dt_s": 0.001}},
+        "sweep": {"speed": [2.0, 4.0]}, "shards": {"count": 1},
+    }
+
+
+def test_a_stale_kernel_never_runs(tmp_path):
+    """A shard given a kernel generated from other settings (here float32 instead of
+    float64) refuses it: one error line naming the kernel file, exit 2, no output."""
+    np.savez(tmp_path / "conn.npz", weights=np.ones((3, 3)) - np.eye(3),
+             lengths=np.full((3, 3), 20.0))
+    kernel = tmp_path / "kernels" / "montbrio.py"
+    made = brainsweep("kernels", "--settings", json.dumps(shard_settings(dtype="float32")),
+                      "--target", "numba", "--out", str(kernel))
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "shard-0.npz"
+    result = brainsweep("simulate", "--settings", json.dumps(shard_settings()), "--connectome",
+                        str(tmp_path / "conn.npz"), "--kernel", str(kernel), "--shard", "0",
+                        "--out", str(out))
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {kernel}[kernel]: the kernel was generated for spec ")
+    assert "regenerate" in line
+    assert not out.exists()
+    # the kernel of these settings runs
+    fresh = tmp_path / "kernels" / "fresh.py"
+    assert brainsweep("kernels", "--settings", json.dumps(shard_settings()), "--out",
+                      str(fresh)).returncode == 0
+    result = brainsweep("simulate", "--settings", json.dumps(shard_settings()), "--connectome",
+                        str(tmp_path / "conn.npz"), "--kernel", str(fresh), "--shard", "0",
+                        "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.is_file()

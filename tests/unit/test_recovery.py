@@ -106,7 +106,7 @@ def test_truth_settings_replace_sweep_seed_and_shards_only():
         assert settings[key] == STUDY[key]
     assert STUDY["simulation"]["seed"] == 42  # the study's config is not modified
     from brainsweep.simulate.grid import build_grid
-    from brainsweep.simulate.stage import SECTIONS
+    from brainsweep.study import SECTIONS
 
     assert set(settings) <= set(SECTIONS)
     assert build_grid(settings["sweep"]).size == 3

@@ -191,7 +191,7 @@ def test_a_shard_with_bad_parameters_fails_its_job_with_a_clear_log(resumed_run,
     job fails, its log says why in one line, and it leaves no output; shard 1 (run with
     --keep-going) is unaffected."""
     work, returncode, _, _ = resumed_run
-    assert returncode == 0  # the connectome and kernel of the finished study are reused
+    assert returncode == 0  # tiny-bad builds its own connectome and kernel (its own study)
     config = yaml.safe_load((repo_root / "config" / "studies" / "tiny.yaml").read_text())
     config["study"] = "tiny-bad"
     config["sweep"]["speed"] = [0.0, 12.0]  # rows: (18, 0), (18, 12), (24, 0), (24, 12)

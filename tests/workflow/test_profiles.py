@@ -111,11 +111,12 @@ def submit_with_fake_slurm(repo_root: Path, fake_bin: Path, work: Path, config: 
     for name in ("resources", "config", "slurm"):
         (work / name).symlink_to(repo_root / name)
     # stand-ins for the connectome and both kernels: the first jobs are then the shards
-    for stub in ("results/connectome/hcp-aal2-cortical.npz",
-                 "results/connectome/hcp-aal2-cortical.npz.json",
-                 "results/connectome/hcp-aal2-cortical.png",
-                 "results/connectome/hcp-aal2-cortical.png.json",
-                 "results/kernels/montbrio/numba.py", "results/kernels/montbrio/cuda.cu"):
+    study = yaml.safe_load(config.read_text())["study"]
+    for stub in (f"results/connectome/{study}/hcp-aal2-cortical.npz",
+                 f"results/connectome/{study}/hcp-aal2-cortical.npz.json",
+                 f"results/connectome/{study}/hcp-aal2-cortical.png",
+                 f"results/connectome/{study}/hcp-aal2-cortical.png.json",
+                 f"results/kernels/{study}/montbrio.py", f"results/kernels/{study}/montbrio.cu"):
         (work / stub).parent.mkdir(parents=True, exist_ok=True)
         (work / stub).write_text("stand-in\n")
     log = work / "slurm-calls.jsonl"

@@ -59,7 +59,8 @@ def study_checksums(work: Path, study: str = STUDY) -> dict[str, str]:
     results = Path(work) / "results"
     sums: dict[str, str] = {}
     for stage, name in (("connectome", CONNECTOME), ("empirical", EMPIRICAL)):
-        with np.load(results / stage / f"{name}.npz", allow_pickle=False) as data:
+        # each study's own connectome and empirical FC (results/<stage>/<study>/<name>.npz)
+        with np.load(results / stage / study / f"{name}.npz", allow_pickle=False) as data:
             for key in data.files:
                 sums[f"{stage}/{name}:{key}"] = array_digest(data[key])
     for stage in PER_SIMULATION:

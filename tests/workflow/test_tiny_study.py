@@ -77,7 +77,7 @@ def test_every_output_has_a_provenance_sidecar(tiny_run):
     assert len(record["config_sha256"]) == 64
     assert record["inputs"]["connectome"]["sha256"]
     assert record["output"]["sha256"]
-    for stage in ("connectome/hcp-aal2-cortical.npz", "empirical/hcp-aal2-rest1.npz",
+    for stage in ("connectome/tiny/hcp-aal2-cortical.npz", "empirical/tiny/hcp-aal2-rest1.npz",
                   "bold/tiny/shard-1.npz", "fit/tiny/scores.csv"):
         assert Path(tiny_run / "results" / f"{stage}.json").is_file(), stage
 

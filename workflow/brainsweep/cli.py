@@ -20,66 +20,52 @@ __all__ = ["main"]
 
 
 def _settings(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"--settings is not valid JSON: {err}") from None
+    """``--settings``: inline JSON (``{...}``), or a YAML or JSON file holding the stage's
+    section(s) or a whole study file (the stage then reads its part of the study)."""
+    if text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise argparse.ArgumentTypeError(f"--settings is not valid JSON: {err}") from None
+    else:
+        import yaml
+
+        try:
+            value = yaml.safe_load(Path(text).read_text())
+        except OSError as err:
+            raise argparse.ArgumentTypeError(
+                f"--settings is neither a JSON object nor a readable file: {text}: "
+                f"{err.strerror}") from None
+        except yaml.YAMLError as err:
+            raise argparse.ArgumentTypeError(
+                f"--settings file {text} is not valid YAML/JSON: {err}") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("--settings must be a JSON object")
+        raise argparse.ArgumentTypeError("--settings must be a JSON object (or a file of one)")
     return value
 
 
-def _cmd_connectome(args) -> None:
-    from brainsweep import connectome
+class _SettingsAction(argparse.Action):
+    """Parse ``--settings`` and remember the file it came from (for error messages)."""
 
-    # `name` only names the output file (the rule's wildcard); the stage needs the rest
-    settings = {k: v for k, v in args.settings.items() if k != "name"}
-    path = connectome.run_stage(settings, args.out)
-    if args.figure:
-        from brainsweep.io import provenance, write_sidecar
-
-        figure = connectome.plot(connectome.Connectome.from_npz(path), args.figure)
-        write_sidecar(figure, provenance(
-            inputs={"connectome": path}, config=settings, stage="connectome",
-            figure="connectome_overview"))
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, _settings(values) if isinstance(values, str) else values)
+        namespace.settings_source = None if values.lstrip().startswith("{") else values
 
 
-def _cmd_empirical(args) -> None:
-    from brainsweep import empirical
+def _cmd_stage(args) -> None:
+    """Any registered stage: settings checked into its type, then run(settings, in, out)."""
+    from brainsweep.stages import get_stage
 
-    empirical.run_stage(args.settings, args.out)
+    stage = get_stage(args.command)
+    settings = args.settings
+    if "study" in settings and stage.name != "reproduce":  # a whole study file: its part
+        from brainsweep.study import load_study
 
-
-def _cmd_simulate(args) -> None:
-    from brainsweep.simulate import run_stage
-
-    memory = None if args.memory_mb is None else int(args.memory_mb * 2**20)
-    run_stage(args.settings, args.connectome, args.shard, args.out, memory_bytes=memory)
-
-
-def _cmd_bold(args) -> None:
-    from brainsweep import bold
-
-    bold.run_stage(args.shard, args.settings, args.out)
-
-
-def _cmd_fit(args) -> None:
-    from brainsweep import fit
-
-    fit.run_stage(args.shards, args.empirical, args.settings, args.out_dir)
-
-
-def _cmd_figures(args) -> None:
-    from brainsweep import figures
-
-    figures.run_stage(args.scores, args.shards, args.empirical, args.settings, args.out_dir)
-
-
-def _cmd_recovery(args) -> None:
-    from brainsweep import recovery
-
-    recovery.run_stage(args.scores, args.empirical, args.settings, args.out,
-                       metric=args.metric, figure=args.figure)
+        settings = stage.from_study(load_study(settings, validate=True,
+                                               source=args.settings_source))
+    inputs = {port.name: getattr(args, port.name) for port in (*stage.inputs, *stage.options)}
+    outputs = {port.name: getattr(args, port.name) for port in stage.outputs}
+    stage.run(stage.settings(settings), inputs, outputs)
 
 
 def _cmd_models(args) -> None:
@@ -103,9 +89,9 @@ def _cmd_kernels(args) -> None:
 
     target = get_target(args.target)
     if args.settings:
-        from brainsweep.simulate.stage import study_kernel_spec
+        from brainsweep.study import KernelSettings
 
-        spec = study_kernel_spec(args.settings)
+        spec = KernelSettings.from_sections(args.settings).spec(target=args.target)
         source = generate(spec, target=args.target)
         stem = Path(str(args.settings["model"]["name"])).stem
     elif args.model:
@@ -176,70 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
               settings_help: str = "the stage's config section as a JSON object"
               ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--settings", type=_settings, default={}, help=settings_help)
+        p.add_argument("--settings", action=_SettingsAction, default={}, help=settings_help)
+        p.set_defaults(settings_source=None)
         return p
 
-    p = stage("connectome", "read, clean and average a connectome into results/connectome/",
-              settings_help="the study's connectome: section as a JSON object (keys in "
-                            "config/schema.yaml)")
-    p.add_argument("--out", required=True, help="output .npz (a .json sidecar is added)")
-    p.add_argument("--figure", help="also write an overview figure (PNG) here, with a "
-                                    "provenance sidecar")
-    p.set_defaults(func=_cmd_connectome)
+    from brainsweep.stages import get_stage, list_stages
 
-    p = stage("empirical", "empirical BOLD -> per-subject and group FC and FCD",
-              settings_help="the study's empirical: section with the bold: post-processing "
-                            "under postprocess, as a JSON object")
-    p.add_argument("--out", required=True, help="output .npz")
-    p.set_defaults(func=_cmd_empirical)
-
-    p = stage("simulate", "simulate one shard of a study's parameter grid (planned and "
-                          "checked against the memory first)",
-              settings_help="the study's model, coupling, integration, simulation, monitors, "
-                            "sweep and shards sections as one JSON object")
-    p.add_argument("--connectome", required=True, help="the connectome stage's .npz")
-    p.add_argument("--shard", type=int, required=True, help="0-based shard id")
-    p.add_argument("--out", required=True, help="output shard .npz")
-    p.add_argument("--memory-mb", type=float, default=None,
-                   help="host memory the shard may use, MiB (the rule passes its mem_mb); a "
-                        "shard planned to need more, or more than the machine has available, "
-                        "is refused with the numbers before anything runs")
-    p.set_defaults(func=_cmd_simulate)
-
-    p = stage("bold", "post-process a shard's BOLD into FC (and FCD) per simulation",
-              settings_help="the study's bold: section (transient_s, detrend, bandpass, "
-                            "zscore, gsr, fcd) as a JSON object")
-    p.add_argument("--shard", required=True, help="a simulate stage shard .npz")
-    p.add_argument("--out", required=True, help="output .npz")
-    p.set_defaults(func=_cmd_bold)
-
-    p = stage("fit", "score every simulation against empirical FC; scores.csv and best.json "
-                     "(best row per metric, uncertainty across subjects)",
-              settings_help="the study's fit: section (metric, weights) as a JSON object")
-    p.add_argument("--empirical", required=True, help="the empirical stage's .npz")
-    p.add_argument("--out-dir", required=True, help="folder for scores.csv and best.json")
-    p.add_argument("shards", nargs="+", help="the study's bold shards")
-    p.set_defaults(func=_cmd_fit)
-
-    p = stage("figures", "score landscapes, FC and FCD at the best fit beside the empirical "
-                         "data; each figure with a provenance sidecar",
-              settings_help="the study's figures: section (metric, pairs, others, dpi, "
-                            "format) as a JSON object")
-    p.add_argument("--scores", required=True, help="scores.csv of the fit stage")
-    p.add_argument("--empirical", required=True, help="the empirical stage's .npz")
-    p.add_argument("--out-dir", required=True, help="folder for the figures")
-    p.add_argument("shards", nargs="+", help="the study's bold shards")
-    p.set_defaults(func=_cmd_figures)
-
-    p = sub.add_parser("recovery", help="parameter recovery: the best fit's error in grid "
-                                        "steps from a planted truth (recovery.json, landscape)",
-                       description="Compare a recovery study's best fit with the truth it "
-                                   "planted (docs/recovery.md); the workflow's rule "
-                                   "evaluate_recovery runs this.")
-    from brainsweep.recovery import add_arguments as add_recovery_arguments
-
-    add_recovery_arguments(p)
-    p.set_defaults(func=_cmd_recovery)
+    for name in list_stages():  # every registered stage, as the registry declares it
+        declared = get_stage(name)
+        p = stage(name, declared.help,
+                  settings_help=f"{declared.settings_help}: inline JSON, or a YAML/JSON file "
+                                f"of it, or a whole study file (its part is read)")
+        for port in (*declared.inputs, *declared.options, *declared.outputs):
+            if port.flag is None:
+                p.add_argument(port.name, nargs="+" if port.many else None, help=port.help)
+            else:
+                p.add_argument(port.flag, dest=port.name, type=port.type, help=port.help,
+                               required=port.required, default=port.default)
+        p.set_defaults(func=_cmd_stage)
 
     p = sub.add_parser("models", help="list shipped models, their parameters and couplings",
                        description="List the shipped models (kernels/models/*.yaml): state and "

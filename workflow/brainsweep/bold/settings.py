@@ -13,18 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from brainsweep.errors import InputError
+from brainsweep.study.schema import section_defaults
 
 __all__ = ["POSTPROCESS_DEFAULTS", "FCD_KEYS", "validate_postprocess"]
 
-#: Defaults applied to keys the config leaves out.
-POSTPROCESS_DEFAULTS: dict[str, Any] = {
-    "transient_s": 20.0,
-    "detrend": True,
-    "bandpass": [0.01, 0.1],
-    "zscore": True,
-    "gsr": False,
-    "fcd": None,
-}
+#: Defaults applied to keys the config leaves out: the schema's (config/schema.yaml, bold:).
+POSTPROCESS_DEFAULTS: dict[str, Any] = section_defaults("bold")
 
 #: Keys of the ``fcd`` sub-mapping (sliding-window length and step, seconds).
 FCD_KEYS = ("window_s", "step_s")

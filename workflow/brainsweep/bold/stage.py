@@ -17,6 +17,7 @@ from brainsweep.bold.settings import validate_postprocess
 from brainsweep.bold.shards import read_sim_shard
 from brainsweep.errors import InputError
 from brainsweep.io import provenance, save_npz
+from brainsweep.study.checked import CheckedSettings
 
 __all__ = ["run_stage"]
 
@@ -123,3 +124,16 @@ def run_stage(
         seconds=round(time.perf_counter() - started, 3),
     )
     return save_npz(out, arrays, record)
+
+
+class Settings(CheckedSettings):
+    """The bold stage's settings: the ``bold:`` section, checked with the schema's defaults."""
+
+    @staticmethod
+    def check(section):
+        return validate_postprocess(section)
+
+
+def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Path:
+    """The stage contract: ``inputs["shard"]`` -> ``outputs["out"]``."""
+    return run_stage(inputs["shard"], settings.as_dict(), outputs["out"])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from brainsweep.errors import InputError
+from brainsweep.study.checked import CheckedSettings
 
 from .loading import FORMATS, load
 from .preprocessing import (
@@ -135,3 +136,32 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
     )
     return conn.save(out, config=checked,
                      timings={"connectome_s": round(time.perf_counter() - started, 3)})
+
+
+class Settings(CheckedSettings):
+    """The connectome stage's settings: the ``connectome:`` section (``name`` only names the
+    output file, the rule's business, and is not a setting of the stage)."""
+
+    @staticmethod
+    def check(section):
+        return check_settings(section)
+
+    @classmethod
+    def from_mapping(cls, section):
+        return super().from_mapping({k: v for k, v in (section or {}).items() if k != "name"})
+
+
+def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Path:
+    """The stage contract: ``outputs["out"]`` (and the overview ``outputs["figure"]``)."""
+    path = run_stage(settings.as_dict(), outputs["out"])
+    if outputs.get("figure"):
+        from brainsweep.io import provenance, write_sidecar
+
+        from .model import Connectome
+        from .plotting import plot
+
+        figure = plot(Connectome.from_npz(path), outputs["figure"])
+        write_sidecar(figure, provenance(
+            inputs={"connectome": path}, config=settings.as_dict(), stage="connectome",
+            figure="connectome_overview"))
+    return path

@@ -24,12 +24,14 @@ from brainsweep.figures import plots
 from brainsweep.fit.metrics import METRICS
 from brainsweep.fit.stage import read_empirical
 from brainsweep.io import provenance, write_sidecar
+from brainsweep.study.checked import CheckedSettings
+from brainsweep.study.schema import section_defaults
 
 __all__ = ["FIGURE_DEFAULTS", "figure_files", "run_stage", "swept_parameters",
            "validate_settings"]
 
-FIGURE_DEFAULTS: dict[str, Any] = {"metric": "fc_corr", "pairs": None, "others": "max",
-                                   "dpi": 150, "format": "png"}
+# the schema's defaults (config/schema.yaml, figures:), the only place they are written
+FIGURE_DEFAULTS: dict[str, Any] = section_defaults("figures")
 _FORMATS = ("png", "pdf", "svg")
 # all pairs of swept parameters is quadratic; past a few the figures stop being read
 _MAX_AUTO_PAIRS = 6
@@ -301,3 +303,18 @@ def run_stage(
                                        emp_offsets=emp.get("fcd_offsets"), title=title, dpi=dpi)
         record(path, "fcd_distribution", evidence, best=best_record)
     return written
+
+
+class Settings(CheckedSettings):
+    """The figures stage's settings: the ``figures:`` section."""
+
+    @staticmethod
+    def check(section):
+        return validate_settings(section)
+
+
+def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]
+        ) -> list[Path]:
+    """The stage contract: scores, empirical, shards -> ``outputs["out_dir"]``."""
+    return run_stage(inputs["scores"], inputs["shards"], inputs["empirical"],
+                     settings.as_dict(), outputs["out_dir"])

@@ -8,10 +8,13 @@ from typing import Any
 
 from brainsweep.errors import InputError
 from brainsweep.fit.metrics import DEFAULT_WEIGHTS, METRICS
+from brainsweep.study.schema import section_defaults
 
 __all__ = ["FIT_DEFAULTS", "validate_settings"]
 
-FIT_DEFAULTS: dict[str, Any] = {"metric": "fc_corr", "weights": dict(DEFAULT_WEIGHTS)}
+# the metric's default is the schema's (config/schema.yaml, fit:); the schema gives no weights,
+# so those of the combined score's definition (brainsweep.fit.metrics) apply
+FIT_DEFAULTS: dict[str, Any] = {**section_defaults("fit"), "weights": dict(DEFAULT_WEIGHTS)}
 
 
 def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from brainsweep.errors import InputError
 from brainsweep.fit.metrics import METRICS, fc_correlation, score
 from brainsweep.fit.settings import validate_settings
 from brainsweep.io import atomic_path, load_npz, provenance, write_json, write_sidecar
+from brainsweep.study.checked import CheckedSettings
 
 __all__ = ["best_rows", "read_empirical", "run_stage", "subject_uncertainty"]
 
@@ -357,3 +358,17 @@ def run_stage(
     best_path = out / "best.json"
     write_json(best_path, report)
     write_sidecar(best_path, record)
+
+
+class Settings(CheckedSettings):
+    """The fit stage's settings: the ``fit:`` section (metric, weights)."""
+
+    @staticmethod
+    def check(section):
+        return validate_settings(section)
+
+
+def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
+    """The stage contract: ``inputs["shards"]``, ``inputs["empirical"]`` -> ``out_dir``."""
+    return run_stage(inputs["shards"], inputs["empirical"], settings.as_dict(),
+                     outputs["out_dir"])

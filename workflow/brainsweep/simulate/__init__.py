@@ -1,16 +1,33 @@
-"""Simulation: the Python API, parameter grids, shard plans and the sweep-shard stage."""
+"""Simulation, the engine: the Python API (:func:`run`), parameter grids, shard plans and
+their host memory. The sweep-shard stage that runs one shard of a study is
+:mod:`brainsweep.simulate_stage`, above the study layer.
+"""
 
 from brainsweep.network.plan import ShardPlan, delay_horizon, plan_shard, speed_order
 from brainsweep.simulate.grid import Grid, build_grid, n_shards, shard_rows
-from brainsweep.simulate.run import SimulationResult, parameter_table, run
-from brainsweep.simulate.stage import (
+from brainsweep.simulate.memory import (
+    HostMemory,
+    available_memory_bytes,
     check_host_memory,
     host_memory,
-    run_stage,
-    shard_count,
-    study_plan,
 )
+from brainsweep.simulate.run import SimulationResult, parameter_table, run
 
-__all__ = ["Grid", "ShardPlan", "SimulationResult", "build_grid", "check_host_memory",
-           "delay_horizon", "host_memory", "n_shards", "parameter_table", "plan_shard", "run",
-           "run_stage", "shard_count", "shard_rows", "speed_order", "study_plan"]
+__all__ = ["Grid", "HostMemory", "ShardPlan", "SimulationResult", "available_memory_bytes",
+           "build_grid", "check_host_memory", "delay_horizon", "host_memory", "n_shards",
+           "parameter_table", "plan_shard", "run", "shard_rows", "speed_order"]
+
+# Moved up a layer: ``run_stage`` to brainsweep.simulate_stage, ``shard_count`` and
+# ``study_plan`` to brainsweep.study. These names are still answered here for callers that
+# import them from brainsweep.simulate, by name at first use, so the engine itself never
+# imports the layers above it; new code imports them from their homes.
+_MOVED = {"run_stage": "brainsweep.simulate_stage", "shard_count": "brainsweep.study",
+          "study_plan": "brainsweep.study"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

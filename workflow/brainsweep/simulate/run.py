@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,11 +11,12 @@ import numpy as np
 
 from brainsweep.backends import ShardInputs, get_target
 from brainsweep.backends.base import SPEED
-from brainsweep.codegen import KernelSpec, generate, kernel_spec
+from brainsweep.codegen import KernelSpec, generate, kernel_spec, spec_hash
 from brainsweep.errors import InputError
 from brainsweep.monitors.balloon import BalloonParameters, balloon_preset
 
-__all__ = ["SimulationResult", "parameter_table", "run", "steps_per"]
+__all__ = ["SimulationResult", "check_kernel_source", "embedded_spec_hash", "parameter_table",
+           "run", "steps_per"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def run(
     device: str | None = None,
     progress: bool = False,
     plan=None,
+    kernel_source: str | None = None,
 ) -> SimulationResult:
     """Simulate the network for every parameter row with the chosen target.
 
@@ -142,6 +145,10 @@ def run(
         The shard's :class:`~brainsweep.network.plan.ShardPlan` if the caller made it (the
         shard stage does, to check memory before running): the GPU targets lay the shard
         out by it rather than planning it a second time.
+    kernel_source
+        Ready kernel source text (a kernel the workflow's kernel rule wrote) to run instead
+        of generating it; refused unless the spec hash written in it is the spec these
+        arguments give (:func:`check_kernel_source`), so a stale kernel never runs.
     progress
         Write progress lines (share done, time elapsed and left) to stderr while the kernel
         runs, at most every 10 s (``brainsweep.progress``); the shard stage turns it on.
@@ -223,7 +230,11 @@ def run(
         parameter_names=spec.parameter_names, plan=plan,
     )
     impl = get_target(target)
-    source = generate(spec, target=target)
+    if kernel_source is None:
+        source = generate(spec, target=target)
+    else:
+        check_kernel_source(kernel_source, spec, impl.name)
+        source = kernel_source
     generated = time.perf_counter()
     outputs = impl.run(source, spec, inputs, device=device, progress=progress)
     timings = {"generate_s": generated - started, **outputs.timings,
@@ -234,6 +245,30 @@ def run(
         raw_period=inputs.raw_period, tavg_period=inputs.tavg_period,
         bold_period_s=float(bold_period_s), target=impl.name, timings=timings,
     )
+
+
+_SPEC_HASH = re.compile(r"Spec hash ([0-9a-f]{16})")
+
+
+def embedded_spec_hash(source: str) -> str | None:
+    """The spec hash a generated kernel names in its header (``Spec hash <hash>.``)."""
+    found = _SPEC_HASH.search(source[:4000])
+    return None if found is None else found.group(1)
+
+
+def check_kernel_source(source: str, spec: KernelSpec, target: str) -> None:
+    """Refuse kernel source that was not generated from ``spec`` for ``target`` (InputError,
+    field ``kernel``): its embedded spec hash must be :func:`~brainsweep.codegen.spec_hash`
+    of them (model, coupling, integrator, types, templates and package version)."""
+    expected = spec_hash(spec, target)
+    found = embedded_spec_hash(source)
+    if found != expected:
+        what = "names no spec hash" if found is None else f"was generated for spec {found}"
+        raise InputError(f"the kernel {what}, but these settings give spec {expected} "
+                         f"({spec.model.name}, {spec.integrator}, {spec.dtype}, target "
+                         f"{target}): it is stale or another study's; regenerate it "
+                         f"(brainsweep kernels, or let snakemake rerun generate_kernel)",
+                         field="kernel")
 
 
 def _matrix(conn, name: str) -> np.ndarray:

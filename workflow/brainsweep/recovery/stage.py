@@ -28,40 +28,35 @@ Example
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import math
 import os
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from brainsweep.errors import BrainsweepError, InputError
+from brainsweep.errors import InputError
+from brainsweep.study.checked import CheckedSettings
+from brainsweep.study.schema import property_defaults
 
 __all__ = [
     "RECOVERY_DEFAULTS",
-    "add_arguments",
+    "Settings",
     "evaluate",
-    "main",
     "plot_landscape",
     "plot_profile",
+    "run",
     "run_stage",
     "truth_path",
     "truth_settings",
     "validate_settings",
 ]
 
-RECOVERY_DEFAULTS: dict[str, Any] = {
-    "truth": None,
-    "seed": None,
-    "replicas": 1,
-    "tolerance_steps": 1.0,
-}
+# every key of recovery:, with the schema's defaults (config/schema.yaml; truth, seed: none)
+RECOVERY_DEFAULTS: dict[str, Any] = property_defaults("recovery")
 
 
 def truth_path(study: str) -> str:
@@ -146,7 +141,7 @@ def truth_settings(config: Mapping[str, Any]) -> dict[str, Any]:
         raise InputError(f"the truth's seed ({options['seed']}) must differ from "
                          "simulation.seed, or the truth shares the grid's noise",
                          field="recovery.seed")
-    from brainsweep.simulate.stage import SECTIONS
+    from brainsweep.study.settings import SECTIONS
 
     settings = {key: copy.deepcopy(config[key]) for key in SECTIONS
                 if key in config and key not in ("sweep", "shards", "simulation")}
@@ -416,47 +411,18 @@ def plot_profile(report: Mapping[str, Any], name: str, path: str | os.PathLike, 
     return save_figure(figure, path, dpi=dpi)
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"--settings is not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("--settings must be a JSON object")
-    return value
+class Settings(CheckedSettings):
+    """The recovery stage's settings: the ``recovery:`` section (truth, seed, replicas,
+    tolerance_steps)."""
+
+    @staticmethod
+    def check(section):
+        return validate_settings(section)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``brainsweep recovery`` (and ``python -m brainsweep.recovery``)."""
-    parser.add_argument("--settings", required=True, type=_json_object,
-                        help="the study's recovery: section as a JSON object (truth, seed, "
-                             "replicas, tolerance_steps)")
-    parser.add_argument("--metric", default="fc_corr",
-                        help="the metric that picks the best fit: the study's fit.metric")
-    parser.add_argument("--scores", required=True, help="scores.csv of the fit stage")
-    parser.add_argument("--empirical", required=True,
-                        help="the empirical stage's .npz built from the truth shard "
-                             "(format: simulated); the planted truth is read from it")
-    parser.add_argument("--out", required=True, help="output recovery.json")
-    parser.add_argument("--figure",
-                        help="also draw the landscape with truth and best fit marked here "
-                             "(.png, .pdf or .svg)")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m brainsweep.recovery``: the same as ``brainsweep recovery``."""
-    parser = argparse.ArgumentParser(prog="python -m brainsweep.recovery",
-                                     description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        run_stage(args.scores, args.empirical, args.settings, args.out,
-                  metric=args.metric, figure=args.figure)
-    except BrainsweepError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]):
+    """The stage contract: scores, empirical (and the ``metric`` option) -> ``out`` and the
+    optional ``figure``."""
+    return run_stage(inputs["scores"], inputs["empirical"], settings.as_dict(),
+                     outputs["out"], metric=inputs.get("metric") or "fc_corr",
+                     figure=outputs.get("figure"))
