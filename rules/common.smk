@@ -43,8 +43,11 @@ def code_hash(*parts):
 def settings_json(*sections, **extra):
     """The named config sections as one JSON object (one section: that section alone)."""
     if len(sections) == 1 and not extra:
-        return json.dumps(config.get(sections[0]) or {}, sort_keys=True)
-    merged = {name: config.get(name) for name in sections}
+        return json.dumps(SETTINGS.section(sections[0]), sort_keys=True)
+    merged = {
+        name: SETTINGS.section(name) if name in SETTINGS.config else None
+        for name in sections
+    }
     merged.update(extra)
     return json.dumps(merged, sort_keys=True)
 

@@ -48,7 +48,11 @@ class _SettingsAction(argparse.Action):
     """Parse ``--settings`` and remember the file it came from (for error messages)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, _settings(values) if isinstance(values, str) else values)
+        try:
+            parsed = _settings(values)
+        except argparse.ArgumentTypeError as error:  # usage and `error:` line, exit 2
+            raise argparse.ArgumentError(self, str(error)) from None
+        setattr(namespace, self.dest, parsed)
         namespace.settings_source = None if values.lstrip().startswith("{") else values
 
 

@@ -111,7 +111,7 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         ``normalise``, ``threshold``, ``average``, ``labels`` (see ``config/schema.yaml``).
         Relative paths are relative to the working directory.
     out
-        The output file, e.g. ``results/connectome/hcp.npz``.
+        The output file, e.g. ``results/connectome/{study}/hcp.npz``.
 
     Returns
     -------

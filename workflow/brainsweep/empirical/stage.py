@@ -43,7 +43,7 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         The ``empirical:`` config (see :func:`validate_settings`) with the ``bold:`` settings
         under ``postprocess``.
     out
-        The output ``results/empirical/{name}.npz``, or a folder to put ``{name}.npz`` in.
+        The output ``results/empirical/{study}/{name}.npz``, or a folder to put ``{name}.npz`` in.
 
     Returns
     -------

@@ -193,7 +193,7 @@ def run_stage(
     bold_shards
         The study's bold shards (:func:`brainsweep.bold.run_stage` outputs), in any order.
     empirical
-        The empirical stage output (``results/empirical/{name}.npz``).
+        The empirical stage output (``results/empirical/{study}/{name}.npz``).
     settings
         The ``fit:`` config (see :func:`brainsweep.fit.settings.validate_settings`).
     out_dir
