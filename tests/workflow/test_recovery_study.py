@@ -74,7 +74,7 @@ def test_report_agrees_with_the_scores_and_the_truth_shard(recovery_run):
     assert record["seed"] == 7 and record["seed"] != 42
     clean = bold.postprocess(truth_bold, tr=0.72, transient_s=10.0, detrend=True,
                              bandpass=(0.01, 0.1), zscore=True, gsr=False)
-    with np.load(results / "empirical" / "recovery-ci-truth.npz") as emp:
+    with np.load(results / "empirical" / STUDY / "recovery-ci-truth.npz") as emp:
         np.testing.assert_allclose(emp["fc_group"], bold.fc(clean), rtol=0, atol=1e-6)
         emp_upper = upper_triangle(emp["fc_group"])
     # the grid's simulation at the truth has other noise: same parameters, not the same FC
