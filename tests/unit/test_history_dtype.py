@@ -130,7 +130,7 @@ def test_the_stage_names_the_config_key(tmp_path: Path):
         "monitors": {"bold": {"tr": 0.5}}, "sweep": {"global_coupling": [0.1, 0.2]},
         "shards": {"count": 1},
     }
-    from brainsweep.simulate import run_stage
+    from brainsweep.simulate_stage import run_stage
 
     with pytest.raises(InputError, match=r"\[simulation.history_dtype\]: the numba target"):
         run_stage(settings, tmp_path / "missing.npz", 0, tmp_path / "out.npz")

@@ -27,7 +27,8 @@ from brainsweep.backends.cuda_target import (
 from brainsweep.errors import InputError, PlanError
 from brainsweep.network.delays import delay_horizon, delay_tables
 from brainsweep.network.plan import plan_shard, speed_order
-from brainsweep.simulate import check_host_memory, host_memory, study_plan
+from brainsweep.simulate import check_host_memory, host_memory
+from brainsweep.study import study_plan
 
 WEIGHTS = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
 LENGTHS = np.array([[0.0, 10.0, 10.0], [10.0, 0.0, 20.0], [1000.0, 10.0, 0.0]])

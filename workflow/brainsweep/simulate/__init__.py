@@ -16,18 +16,3 @@ from brainsweep.simulate.run import SimulationResult, parameter_table, run
 __all__ = ["Grid", "HostMemory", "ShardPlan", "SimulationResult", "available_memory_bytes",
            "build_grid", "check_host_memory", "delay_horizon", "host_memory", "n_shards",
            "parameter_table", "plan_shard", "run", "shard_rows", "speed_order"]
-
-# Moved up a layer: ``run_stage`` to brainsweep.simulate_stage, ``shard_count`` and
-# ``study_plan`` to brainsweep.study. These names are still answered here for callers that
-# import them from brainsweep.simulate, by name at first use, so the engine itself never
-# imports the layers above it; new code imports them from their homes.
-_MOVED = {"run_stage": "brainsweep.simulate_stage", "shard_count": "brainsweep.study",
-          "study_plan": "brainsweep.study"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
