@@ -1,5 +1,5 @@
 """Checks of the float16 delay history (``history_dtype="float16"``), shared by the CPU tests
-(tests/unit/test_history_dtype.py: OpenCL on PoCL) and the GPU tests
+(tests/backends/test_history_dtype.py: OpenCL on PoCL) and the GPU tests
 (tests/gpu/test_half_history_gpu.py: CUDA and OpenCL on an NVIDIA GPU).
 
 Two checks, each against something that can be wrong in another way than the kernel:
@@ -19,7 +19,7 @@ Two checks, each against something that can be wrong in another way than the ker
   with float16 history against float32 history. Every stored value is off by at most
   u = 2⁻¹¹ (r ∈ [0.05, 0.3] and V ∈ [-2.2, -1.2] stay in float16's normal range), so every
   coupling input by at most u relatively; in this damped low-activity regime (the regime of
-  tests/unit/test_opencl_target.py) the outputs' relative error stays below u. Measured on
+  tests/backends/test_opencl_target.py) the outputs' relative error stays below u. Measured on
   PoCL: 6e-7 (raw), 5e-7 (tavg), 4e-7 (BOLD), about 5 eps32: the 80 independent roundings of
   a sum partly cancel and the coupling is a small part of dV/dt. A real fault (a wrong delay,
   a dropped term) gives errors above 1e-3, more than twice u; and the error must not be 0,

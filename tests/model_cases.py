@@ -1,5 +1,5 @@
 """How each shipped model is exercised against the float64 oracle, shared by the CPU tests
-(tests/unit/test_models_oracle.py: Numba and OpenCL on PoCL) and the GPU tests
+(tests/backends/test_models_oracle.py: Numba and OpenCL on PoCL) and the GPU tests
 (tests/gpu/test_models_gpu.py: CUDA and OpenCL on an NVIDIA GPU).
 
 Network: 20 regions spread over HCP subject 101309's 80 cortical regions (real weights / max
@@ -65,7 +65,7 @@ CASES: dict[str, Case] = {
 # (coupling=None) and Euler, RateML's own integrator. epileptor.xml lacks TVB's factor x1 on
 # the first equation's polynomial (see docs/models.md): as written, x1' ~ -x1**2 for x1 < 0
 # blows up in finite time (about 12 steps from the middle of its ranges), so only its first
-# steps can be compared (its divergence is tested in tests/unit/test_lems.py).
+# steps can be compared (its divergence is tested in tests/dsl/test_lems.py).
 # The speed is the file's (rec_speed_dt), else the top of its global_speed range.
 RATEML_CASES: dict[str, Case] = {
     "kuramoto": Case(None, dt=0.1, params={"speed": 1.0}, perturbation=0.1),

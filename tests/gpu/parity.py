@@ -1,6 +1,6 @@
 """Shared checks of the GPU tests: one target against the Numba target and brainsweep.rng.
 
-Tolerances are those of tests/unit/test_opencl_target.py, which states why: float64 relative
+Tolerances are those of tests/backends/test_opencl_target.py, which states why: float64 relative
 error ≤ 1e-9 over 2000 steps; float32 ≤ 16 eps32 against float64; Philox words identical and
 normals within 3 ulp of the exact value of the same rounded uniforms (99 % within 2 ulp).
 """

@@ -1,6 +1,6 @@
 """Every shipped model and every RateML file on the GPU targets against the float64 oracle.
 
-The CPU tests of the same cases are tests/unit/test_models_oracle.py and test_lems.py (Numba
+The CPU tests of the same cases are tests/backends/test_models_oracle.py and test_lems.py (Numba
 and OpenCL on PoCL); the cases and the bound come from tests/model_cases.py: float64,
 relative error ``‖out − ref‖ / ‖ref‖ ≤ 1e-9`` on 20 HCP regions with real delays. Shipped
 models run with heun and TVB's usual coupling, RateML's files unchanged (their own coupling,

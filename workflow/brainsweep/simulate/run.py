@@ -208,7 +208,7 @@ def run(
                          field="monitors")
     balloon = balloon_preset(bold_preset) if isinstance(bold_preset, str) else bold_preset
     if bold_dt_s > 0.01:
-        # Euler on the balloon is first order (tests/unit/test_balloon.py measures it against
+        # Euler on the balloon is first order (tests/monitors/test_balloon.py measures it against
         # solve_ivp); haemodynamic time constants are ~1 s, so 10 ms is a generous ceiling
         raise InputError(f"the balloon step ({bold_dt_s} s) must be at most 0.01 s",
                          field="monitors.bold.dt_s")

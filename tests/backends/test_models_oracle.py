@@ -4,7 +4,7 @@ OpenCL target (float64, PoCL on the CPU) × heun against both the oracle and Num
 The cases (network, steps, couplings, parameters, why Larter-Breakspear's horizon is short)
 are in tests/model_cases.py, shared with the GPU tests (tests/gpu/test_models_gpu.py). The
 integrators of the OpenCL target are compared with the oracle on Montbrio in
-tests/unit/test_opencl_target.py; here every model's right-hand side, auxiliaries and coupling
+tests/backends/test_opencl_target.py; here every model's right-hand side, auxiliaries and coupling
 go through it. Bound: relative error ``‖out − ref‖ / ‖ref‖ ≤ 1e-9`` (float64 against float64).
 """
 

@@ -190,7 +190,7 @@ def test_conflicting_duplicate_constant(tmp_path):
 
 
 # --- every shipped RateML file runs on every CPU target and matches the oracle ---------------
-# (CUDA: tests/unit/test_cuda_compile.py compiles them, tests/gpu/test_models_gpu.py runs them)
+# (CUDA: tests/backends/test_cuda_compile.py compiles them, tests/gpu/test_models_gpu.py runs them)
 @pytest.fixture(scope="module")
 def network(hcp_connectome) -> SimpleNamespace:
     return subnetwork(hcp_connectome)
