@@ -75,9 +75,21 @@ def test_cli_refuses_a_missing_study_file_without_output(tmp_path, capsys):
     from brainsweep.cli import main
 
     out = tmp_path / "out"
-    assert main(["reproduce", "--config", str(tmp_path / "nope.yaml"),
-                 "--out-dir", str(out)]) == 2
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage line and error, status 2
+        main(["reproduce", "--settings", str(tmp_path / "nope.yaml"), "--out-dir", str(out)])
+    assert exit_.value.code == 2
     assert "nope.yaml" in capsys.readouterr().err and not out.exists()
+
+
+def test_cli_reads_a_reproduce_study_file_and_names_it_in_errors(tmp_path, capsys):
+    from brainsweep.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("study: bad\nreproduce: {figure: rateml-fig9}\n")
+    out = tmp_path / "out"
+    assert main(["reproduce", "--settings", str(bad), "--out-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "[reproduce.figure]" in err and not out.exists()
 
 
 def test_fewer_steps_only_when_the_previous_rate_says_the_budget_is_exceeded():

@@ -77,8 +77,10 @@ def test_the_cli_is_built_from_the_stage_registry():
     commands = next(action for action in parser._actions if hasattr(action, "choices")
                     and isinstance(action.choices, dict)).choices
     assert set(list_stages()) <= set(commands)
-    assert list_stages() == ["connectome", "empirical", "simulate", "bold", "fit", "figures",
-                             "recovery"]
+    assert list_stages() == ["connectome", "empirical", "kernels", "simulate", "bold", "fit",
+                             "figures", "recovery", "reproduce"]
+    # every subcommand but the three that run no stage comes from the registry
+    assert set(commands) - set(list_stages()) == {"models", "info", "bench"}
     for name in list_stages():
         stage = get_stage(name)
         module = stage.load()

@@ -1,6 +1,8 @@
-"""The ``brainsweep`` command line: one subcommand per stage, plus models/kernels/info.
+"""The ``brainsweep`` command line: one subcommand per registered stage, plus models, info
+and bench.
 
-Every stage subcommand takes its config section as JSON (``--settings``), reads its inputs,
+Every stage subcommand takes its config section (``--settings``: inline JSON, or a YAML/JSON
+file of it, or a whole study file), reads its inputs,
 and writes its outputs atomically with a provenance sidecar. Snakemake rules call these; they
 work just as well by hand. Bad input ends with one clear ``error:`` line and exit status 2.
 """
@@ -62,7 +64,10 @@ def _cmd_stage(args) -> None:
 
     stage = get_stage(args.command)
     settings = args.settings
-    if "study" in settings and stage.name != "reproduce":  # a whole study file: its part
+    if stage.whole_study:  # the file as it is, remembered for error messages
+        settings = {**settings, "_source": args.settings_source} if args.settings_source \
+            else settings
+    elif "study" in settings:  # a whole study file: its part
         from brainsweep.study import load_study
 
         settings = stage.from_study(load_study(settings, validate=True,
@@ -86,32 +91,6 @@ def _cmd_models(args) -> None:
     print(f"couplings: {', '.join(list_couplings())}")
 
 
-def _cmd_kernels(args) -> None:
-    from brainsweep.backends import get_target
-    from brainsweep.codegen import generate
-    from brainsweep.io import atomic_path
-
-    target = get_target(args.target)
-    if args.settings:
-        from brainsweep.study import KernelSettings
-
-        spec = KernelSettings.from_sections(args.settings).spec(target=args.target)
-        source = generate(spec, target=args.target)
-        stem = Path(str(args.settings["model"]["name"])).stem
-    elif args.model:
-        source = generate(args.model, target=args.target, dtype=args.dtype,
-                          coupling=args.coupling, integrator=args.integrator,
-                          stochastic=not args.deterministic, history_dtype=args.history_dtype)
-        stem = Path(str(args.model)).stem
-    else:
-        raise BrainsweepError("give --model or --settings")
-    out = Path(args.out)
-    path = out / f"{stem}{target.file_suffix}" if out.suffix == "" else out
-    with atomic_path(path) as tmp:
-        tmp.write_text(source)
-    print(path)
-
-
 def _cmd_info(args) -> None:
     from brainsweep.backends import get_target, list_targets
 
@@ -133,19 +112,6 @@ def _cmd_bench(args) -> None:
     from brainsweep.bench import main_from_args
 
     main_from_args(args)
-
-
-def _cmd_reproduce(args) -> None:
-    from brainsweep.reproduce import run_stage
-    from brainsweep.reproduce.settings import read_study
-
-    if bool(args.settings) == bool(args.config):
-        raise BrainsweepError("give exactly one of --settings (JSON) and --config (a study file)")
-    settings = read_study(args.config) if args.config else args.settings
-    paths = run_stage(settings, args.out_dir, plot_only=args.plot_only, panels=args.panels,
-                      source=args.config)
-    for path in paths.values():
-        print(path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,9 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
         for port in (*declared.inputs, *declared.options, *declared.outputs):
             if port.flag is None:
                 p.add_argument(port.name, nargs="+" if port.many else None, help=port.help)
+            elif port.switch:
+                p.add_argument(port.flag, dest=port.name, action="store_true", help=port.help)
             else:
                 p.add_argument(port.flag, dest=port.name, type=port.type, help=port.help,
-                               required=port.required, default=port.default)
+                               required=port.required, default=port.default,
+                               choices=port.choices, nargs="+" if port.many else None)
         p.set_defaults(func=_cmd_stage)
 
     p = sub.add_parser("models", help="list shipped models, their parameters and couplings",
@@ -190,26 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
                                    "coupled variables, every parameter with its default, unit "
                                    "and meaning; then the coupling functions.")
     p.set_defaults(func=_cmd_models)
-
-    p = stage("kernels", "write a model's generated kernel source (from --settings with the "
-                         "study's model, coupling and integration sections, or from options)",
-              settings_help="the study's model, coupling and integration sections (and "
-                            "simulation, for its history_dtype) as one JSON object (instead "
-                            "of --model and the options below)")
-    p.add_argument("--model", help="shipped name, .yaml or RateML .xml")
-    p.add_argument("--target", default="numba", help="numba, cuda or opencl")
-    p.add_argument("--dtype", default="float64", choices=("float32", "float64"),
-                   help="the kernel's floating-point type (default float64)")
-    p.add_argument("--history-dtype", default=None, choices=("float16", "float32", "float64"),
-                   help="storage type of the delay history (default: --dtype; float16 on the "
-                        "cuda and opencl targets)")
-    p.add_argument("--coupling", default=None,
-                   help="a shipped coupling (default: the model file's own, else linear)")
-    p.add_argument("--integrator", default="heun", choices=("euler", "heun", "rk4"),
-                   help="integration scheme (default heun)")
-    p.add_argument("--deterministic", action="store_true", help="no noise")
-    p.add_argument("--out", required=True, help="a folder or a file path")
-    p.set_defaults(func=_cmd_kernels)
 
     p = sub.add_parser("info", help="targets and the devices each can see (CPU cores, CUDA "
                                     "GPUs, OpenCL platforms)",
@@ -229,16 +178,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p)
     p.set_defaults(func=_cmd_bench)
 
-    p = stage("reproduce", "measure and draw a published figure (config/studies/rateml-fig1, "
-                           "rateml-fig2, tvbhpc-fig2): CSV, machine.json and PNG")
-    p.add_argument("--config", help="a study file with a reproduce: section (instead of "
-                                    "--settings)")
-    p.add_argument("--out-dir", required=True, help="folder for <study>.csv, .png, machine.json")
-    p.add_argument("--panels", nargs="+", help="run only these panels (the others' rows in "
-                                               "the CSV are kept)")
-    p.add_argument("--plot-only", action="store_true",
-                   help="redraw the PNG from the CSV without measuring")
-    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 

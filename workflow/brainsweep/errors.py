@@ -38,5 +38,16 @@ class InputError(BrainsweepError, ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+def refuse_unknown_keys(mapping, known, *, field: str, source: str | None = None,
+                        what: str = "key") -> None:
+    """Raise :class:`InputError` naming ``<field>.<first unknown key>`` if ``mapping`` holds
+    a key outside ``known``; the message lists the known ones (the one check every settings
+    section makes, written once)."""
+    unknown = sorted(set(mapping) - set(known))
+    if unknown:
+        raise InputError(f"unknown {what}(s) {unknown}; known: {sorted(known)}",
+                         source=source, field=f"{field}.{unknown[0]}")
+
+
 class PlanError(BrainsweepError, ValueError):
     """A sweep plan cannot run as asked (too large for the device, empty grid, ...)."""

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from brainsweep.errors import InputError
+from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.study.schema import section_defaults
 
 __all__ = ["POSTPROCESS_DEFAULTS", "FCD_KEYS", "validate_postprocess"]
@@ -76,13 +76,7 @@ def validate_postprocess(
         raise InputError(
             f"expected a mapping, got {type(settings).__name__}", source=source, field=prefix
         )
-    unknown = sorted(set(settings) - set(POSTPROCESS_DEFAULTS))
-    if unknown:
-        raise InputError(
-            f"unknown key(s) {unknown}; known: {sorted(POSTPROCESS_DEFAULTS)}",
-            source=source,
-            field=f"{prefix}.{unknown[0]}",
-        )
+    refuse_unknown_keys(settings, POSTPROCESS_DEFAULTS, field=prefix, source=source)
     merged = {**POSTPROCESS_DEFAULTS, **settings}
     out: dict[str, Any] = {
         "transient_s": _number(merged["transient_s"], field=f"{prefix}.transient_s", source=source),

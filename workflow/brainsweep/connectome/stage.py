@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from brainsweep.errors import InputError
+from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.study.checked import CheckedSettings
 
 from .loading import FORMATS, load
@@ -62,10 +62,7 @@ def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(settings, Mapping):
         raise InputError(f"expected a mapping, got {type(settings).__name__}",
                          field="connectome")
-    unknown = sorted(set(settings) - set(DEFAULTS))
-    if unknown:
-        raise InputError(f"unknown setting {unknown[0]!r}; known: {sorted(DEFAULTS)}",
-                         field=f"connectome.{unknown[0]}")
+    refuse_unknown_keys(settings, DEFAULTS, field="connectome")
     out = {**DEFAULTS, **settings}
     if out["source"] is None:
         raise InputError("missing: the connectome to read (a path)", field="connectome.source")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from brainsweep import bold
-from brainsweep.errors import InputError
+from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.study.schema import property_defaults
 
 __all__ = ["EMPIRICAL_DEFAULTS", "FORMATS", "GROUP_RULES", "LAYOUTS", "group_fc",
@@ -44,12 +44,7 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(settings, Mapping):
         raise InputError(f"expected a mapping, got {type(settings).__name__}", field="empirical")
-    unknown = sorted(set(settings) - set(EMPIRICAL_DEFAULTS))
-    if unknown:
-        raise InputError(
-            f"unknown key(s) {unknown}; known: {sorted(EMPIRICAL_DEFAULTS)}",
-            field=f"empirical.{unknown[0]}",
-        )
+    refuse_unknown_keys(settings, EMPIRICAL_DEFAULTS, field="empirical")
     out = {**EMPIRICAL_DEFAULTS, **settings}
     simulated = out["format"] == "simulated" or (
         out["format"] == "auto" and str(out["source"]).lower().endswith(".npz")
@@ -83,12 +78,7 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     regions = out["regions"] if out["regions"] is not None else {}
     if not isinstance(regions, Mapping):
         raise InputError(f"expected {{preset, drop}}, got {regions!r}", field="empirical.regions")
-    unknown = sorted(set(regions) - {"preset", "drop"})
-    if unknown:
-        raise InputError(
-            f"unknown key(s) {unknown}; known: ['drop', 'preset']",
-            field=f"empirical.regions.{unknown[0]}",
-        )
+    refuse_unknown_keys(regions, ("preset", "drop"), field="empirical.regions")
     drop = regions.get("drop") or []
     if (
         not isinstance(drop, Sequence)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from brainsweep.bold.shards import read_bold_shard
-from brainsweep.errors import InputError
+from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.figures import plots
 from brainsweep.fit.metrics import METRICS
 from brainsweep.fit.stage import read_empirical
@@ -55,12 +55,7 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     settings = {} if settings is None else settings
     if not isinstance(settings, Mapping):
         raise InputError(f"expected a mapping, got {type(settings).__name__}", field="figures")
-    unknown = sorted(set(settings) - set(FIGURE_DEFAULTS))
-    if unknown:
-        raise InputError(
-            f"unknown key(s) {unknown}; known: {sorted(FIGURE_DEFAULTS)}",
-            field=f"figures.{unknown[0]}",
-        )
+    refuse_unknown_keys(settings, FIGURE_DEFAULTS, field="figures")
     out = {**FIGURE_DEFAULTS, **settings}
     if out["metric"] not in METRICS:
         raise InputError(

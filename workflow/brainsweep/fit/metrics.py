@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from brainsweep.bold.connectivity import upper_triangle
-from brainsweep.errors import InputError
+from brainsweep.errors import InputError, refuse_unknown_keys
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -160,12 +160,7 @@ def score(
     if not np.isfinite(emp_upper).all():
         raise InputError("empirical FC holds non-finite values", field="empirical_fc")
     weight = {**DEFAULT_WEIGHTS, **(weights or {})}
-    unknown = sorted(set(weight) - set(DEFAULT_WEIGHTS))
-    if unknown:
-        raise InputError(
-            f"unknown weight(s) {unknown}; known: {sorted(DEFAULT_WEIGHTS)}",
-            field=f"weights.{unknown[0]}",
-        )
+    refuse_unknown_keys(weight, DEFAULT_WEIGHTS, field="weights", what="weight")
 
     sim_upper = upper_triangle(stack)
     valid = np.isfinite(sim_upper).all(axis=1)

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from brainsweep.errors import InputError
+from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.fit.metrics import DEFAULT_WEIGHTS, METRICS
 from brainsweep.study.schema import section_defaults
 
@@ -32,23 +32,14 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     settings = {} if settings is None else settings
     if not isinstance(settings, Mapping):
         raise InputError(f"expected a mapping, got {type(settings).__name__}", field="fit")
-    unknown = sorted(set(settings) - set(FIT_DEFAULTS))
-    if unknown:
-        raise InputError(
-            f"unknown key(s) {unknown}; known: {sorted(FIT_DEFAULTS)}", field=f"fit.{unknown[0]}"
-        )
+    refuse_unknown_keys(settings, FIT_DEFAULTS, field="fit")
     metric = settings.get("metric", FIT_DEFAULTS["metric"])
     if metric not in METRICS:
         raise InputError(f"expected one of {list(METRICS)}, got {metric!r}", field="fit.metric")
     weights = settings.get("weights") or {}
     if not isinstance(weights, Mapping):
         raise InputError(f"expected {{fc_corr, fcd_ks}}, got {weights!r}", field="fit.weights")
-    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS))
-    if unknown:
-        raise InputError(
-            f"unknown weight(s) {unknown}; known: {sorted(DEFAULT_WEIGHTS)}",
-            field=f"fit.weights.{unknown[0]}",
-        )
+    refuse_unknown_keys(weights, DEFAULT_WEIGHTS, field="fit.weights", what="weight")
     merged = {**DEFAULT_WEIGHTS, **weights}
     for key, value in merged.items():
         if (

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from brainsweep.errors import InputError
+from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.study.checked import CheckedSettings
 from brainsweep.study.schema import property_defaults
 
@@ -82,10 +82,7 @@ def validate_settings(settings: Mapping[str, Any] | None,
     """
     if not isinstance(settings, Mapping):
         raise InputError(f"expected a mapping, got {settings!r}", field="recovery")
-    unknown = sorted(set(settings) - set(RECOVERY_DEFAULTS))
-    if unknown:
-        raise InputError(f"unknown key(s) {unknown}; known: {sorted(RECOVERY_DEFAULTS)}",
-                         field=f"recovery.{unknown[0]}")
+    refuse_unknown_keys(settings, RECOVERY_DEFAULTS, field="recovery")
     out = {**RECOVERY_DEFAULTS, **settings}
     truth = out["truth"]
     if not isinstance(truth, Mapping) or not truth:

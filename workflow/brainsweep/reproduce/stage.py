@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,34 @@ from brainsweep.errors import BrainsweepError, InputError
 from brainsweep.io import atomic_path, write_json
 from brainsweep.reproduce.settings import ReproduceSettings, parse_settings
 
-__all__ = ["output_paths", "run_stage"]
+__all__ = ["Settings", "output_paths", "run", "run_stage"]
 
 _FIRST_COLUMNS = ["panel", "model", "target", "n_sims", "n_steps", "run_s", "wall_s",
                   "sim_steps_per_s", "status"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A reproduce study's ``{study, reproduce}`` mapping, checked (``parse_settings``)."""
+
+    mapping: Mapping[str, Any]
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> Settings:
+        parse_settings(mapping)  # InputError naming the key, before anything runs
+        return cls(dict(mapping))
+
+
+def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]
+        ) -> dict[str, Path]:
+    """The stage contract: ``inputs`` holds the options ``panels`` and ``plot_only``,
+    ``outputs`` the folder ``out_dir``; prints and returns the paths written."""
+    paths = run_stage(settings.mapping, outputs["out_dir"],
+                      plot_only=bool(inputs.get("plot_only")), panels=inputs.get("panels"),
+                      source=settings.mapping.get("_source"))
+    for path in paths.values():
+        print(path)
+    return paths
 
 
 def output_paths(study: str, out_dir: str | os.PathLike) -> dict[str, Path]:

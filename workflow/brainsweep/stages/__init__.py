@@ -31,6 +31,8 @@ class Port:
     required: bool = True
     type: Callable[[str], Any] = str
     default: Any = None
+    choices: tuple[str, ...] | None = None  # the only values the command line accepts
+    switch: bool = False  # a flag without a value (True when given)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Stage:
     options: tuple[Port, ...] = ()  # passed with the inputs
     # the stage's settings out of a whole study (brainsweep.study.Study -> mapping)
     from_study: Callable[[Any], Mapping[str, Any]] = field(default=lambda study: {})
+    # the settings are a whole study file as it is (a reproduce study: {study, reproduce}),
+    # not one section of a study of the workflow's schema
+    whole_study: bool = False
 
     def load(self):
         return importlib.import_module(self.module)
@@ -100,6 +105,29 @@ register(Stage(
     "the study's empirical: section with the bold: post-processing under postprocess",
     "brainsweep.empirical", outputs=(Port("out", "output .npz", "--out"),),
     from_study=lambda study: study.empirical_settings()))
+_DTYPES = ("float32", "float64")
+register(Stage(
+    "kernels", "write a model's generated kernel source (from --settings with the study's "
+               "model, coupling and integration sections, or from --model and options)",
+    "the study's model, coupling and integration sections (and simulation, for its "
+    "history_dtype) as one object, instead of --model and the options",
+    "brainsweep.kernel_stage.stage",
+    options=(Port("model", "shipped name, .yaml or RateML .xml", "--model", required=False),
+             Port("target", "the target the kernel is for (default numba; `brainsweep info` "
+                            "lists them)", "--target", required=False, default="numba"),
+             Port("dtype", "the kernel's floating-point type (default float64)", "--dtype",
+                  required=False, default="float64", choices=_DTYPES),
+             Port("history_dtype", "storage type of the delay history (default: --dtype; "
+                                   "float16 on the cuda and opencl targets)",
+                  "--history-dtype", required=False, choices=("float16", *_DTYPES)),
+             Port("coupling", "a shipped coupling (default: the model file's own, else "
+                              "linear)", "--coupling", required=False),
+             Port("integrator", "integration scheme (default heun)", "--integrator",
+                  required=False, default="heun", choices=("euler", "heun", "rk4")),
+             Port("deterministic", "no noise", "--deterministic", required=False,
+                  switch=True, default=False)),
+    outputs=(Port("out", "a folder (gets <model><target suffix>) or a file path", "--out"),),
+    from_study=lambda study: study.kernel_settings()))
 register(Stage(
     "simulate", "simulate one shard of a study's parameter grid (planned and checked "
                 "against the memory first)",
@@ -153,3 +181,14 @@ register(Stage(
     options=(Port("metric", "the metric that picks the best fit: the study's fit.metric",
                   "--metric", required=False, default="fc_corr"),),
     from_study=_section("recovery")))
+register(Stage(
+    "reproduce", "measure and draw a published figure (config/studies/rateml-fig1, "
+                 "rateml-fig2, tvbhpc-fig2): CSV, machine.json and PNG",
+    "a reproduce study file (config/studies/rateml-fig1.yaml, ...) or its {study, "
+    "reproduce} as one object", "brainsweep.reproduce.stage",
+    options=(Port("panels", "run only these panels (the others' rows in the CSV are kept)",
+                  "--panels", many=True, required=False),
+             Port("plot_only", "redraw the PNG from the CSV without measuring",
+                  "--plot-only", required=False, switch=True, default=False)),
+    outputs=(Port("out_dir", "folder for <study>.csv, .png, machine.json", "--out-dir"),),
+    whole_study=True))

@@ -23,11 +23,15 @@ __all__ = ["fill_defaults", "property_defaults", "schema", "schema_path", "secti
 
 
 def schema_path() -> Path:
-    """``config/schema.yaml`` of the checkout (``BRAINSWEEP_SCHEMA`` names another file)."""
+    """The package's ``schema.yaml`` (``BRAINSWEEP_SCHEMA`` names another file).
+
+    In a checkout it is a link to ``config/schema.yaml``, the file the Snakefile validates
+    against; an installed wheel holds a copy (package data), so the study layer works
+    without a checkout."""
     override = os.environ.get("BRAINSWEEP_SCHEMA")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[3] / "config" / "schema.yaml"
+    return Path(__file__).with_name("schema.yaml")
 
 
 @functools.cache

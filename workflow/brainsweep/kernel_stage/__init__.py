@@ -1,0 +1,1 @@
+"""The kernels stage: write a model's generated kernel source (:mod:`.stage`)."""
