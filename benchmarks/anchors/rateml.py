@@ -160,13 +160,19 @@ def time_kernel(name: str, n_sims: int, n_steps: int, *, index64: bool,
     gpu = {"weights": gpuarray.to_gpu(weights.astype(np.float32)),
            "lengths": gpuarray.to_gpu(lengths.astype(np.float32)),
            "params": gpuarray.to_gpu(np.ascontiguousarray(params))}
-    try:  # allocated on the device: at P = 131 072 the history alone is 136 GiB
-        gpu["state"] = gpuarray.zeros((nh, n_states * n_nodes, n_sims), np.float32)
-        gpu["tavg0"] = gpuarray.zeros((n_states * n_nodes, n_sims), np.float32)
-        gpu["tavg1"] = gpuarray.zeros((n_states * n_nodes, n_sims), np.float32)
+    # history and tavg straight on the device, zeroed there (the driver fills host arrays
+    # first, which at P = 131 072 would be a 136 GiB host array); sizes in float32 words
+    words = {"state": nh * n_states * n_nodes * n_sims, "tavg0": n_states * n_nodes * n_sims,
+             "tavg1": n_states * n_nodes * n_sims}
+    try:
+        for name_, count in words.items():
+            gpu[name_] = drv.mem_alloc(4 * count)
+            drv.memset_d32(gpu[name_], 0, count)
     except drv.MemoryError as error:
+        for array in gpu.values():
+            (array.gpudata if hasattr(array, "gpudata") else array).free()
         return [{"engine": "rateml", "model": name, "n_sims": n_sims, "error": str(error),
-                 "history_gib": nh * n_states * n_nodes * n_sims * 4 / 2**30}]
+                 "history_gib": words["state"] * 4 / 2**30}]
     n_launches = n_steps // INNER_STEPS
     records = []
     for block in block_sizes:
@@ -185,23 +191,24 @@ def time_kernel(name: str, n_sims: int, n_steps: int, *, index64: bool,
             launch(i)
         drv.Context.synchronize()
         elapsed = time.perf_counter() - started
-        tavg = gpu[f"tavg{(n_launches - 1) % 2}"].get()
+        tavg = np.empty(words["tavg0"], np.float32)
+        drv.memcpy_dtoh(tavg, gpu[f"tavg{(n_launches - 1) % 2}"])
         records.append({
             "engine": "rateml", "model": name, "index": "64-bit" if index64 else "32-bit",
             "n_sims": n_sims, "n_steps": n_launches * INNER_STEPS, "block": block,
             "buf_len": nh, "run_s": elapsed,
             "sim_steps_per_s": n_sims * n_launches * INNER_STEPS / elapsed,
             "nonfinite_tavg": int(np.count_nonzero(~np.isfinite(tavg))),
-            "history_gib": gpu["state"].nbytes / 2**30})
+            "history_gib": words["state"] * 4 / 2**30})
         print(json.dumps(records[-1]), flush=True)
     for array in gpu.values():
-        array.gpudata.free()
+        (array.gpudata if hasattr(array, "gpudata") else array).free()
     return records
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000, help="steps per timing (× 10)")
+    parser.add_argument("--steps", type=int, default=2000, help="steps per timing (a multiple of 10)")
     parser.add_argument("--kuramoto-sizes", type=int, nargs="*",
                         default=list(problems.KURAMOTO_SIZES))
     parser.add_argument("--mpr-sizes", type=int, nargs="*", default=list(problems.MPR_SIZES))

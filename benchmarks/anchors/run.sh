@@ -5,14 +5,14 @@
 #
 # Before (on a machine with a package index): bash benchmarks/anchors/fetch_peers.sh
 # Then, repository root, with pycuda, JAX (CUDA) and the project importable:
-#   bash benchmarks/anchors/run.sh            # STEPS=4000 by default, about 4 minutes
+#   bash benchmarks/anchors/run.sh            # STEPS=2000 by default, about 3 minutes
 # Each engine runs in its own process, one after the other, so each has the whole GPU (the
 # RateML history alone is 136 GiB at P = 131 072; JAX is told not to preallocate).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-results/benchmarks/anchors}
 mkdir -p "$OUT"
-STEPS=${STEPS:-4000}
+STEPS=${STEPS:-2000}
 PEERS=benchmarks/anchors/.peers
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/workflow${PYTHONPATH:+:$PYTHONPATH}
 ls "$PEERS"/tvb_contrib-*.whl "$PEERS"/vbjax-*.whl "$PEERS"/tqdm-*.whl > /dev/null || {
@@ -37,15 +37,15 @@ part() {  # name, time limit (s), command...: JSON lines to $OUT/name.jsonl, the
     [ $rc -ne 0 ] && echo "$name: exit $rc (see $OUT/$name.log)" && tail -3 "$OUT/$name.log"
     grep -c '^{' "$OUT/$name.jsonl" | sed 's/^/  cases timed: /'
 }
-part brainsweep 100 python3 benchmarks/anchors/brainsweep_side.py --target cuda --steps "$STEPS"
-part rateml 200 python3 benchmarks/anchors/rateml.py --steps "$STEPS"
+part brainsweep 80 python3 benchmarks/anchors/brainsweep_side.py --target cuda --steps "$STEPS"
+part rateml 210 python3 benchmarks/anchors/rateml.py --steps "$STEPS"
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
-part vbjax 120 env PYTHONPATH="$site:$PYTHONPATH" python3 benchmarks/anchors/vbjax_mpr.py \
+part vbjax 90 env PYTHONPATH="$site:$PYTHONPATH" python3 benchmarks/anchors/vbjax_mpr.py \
     --sizes 1024 8192 --steps "$STEPS"
 echo "== check: vbjax (GPU, float32) against brainsweep CUDA (float64), no noise"
-timeout 60 python3 benchmarks/anchors/brainsweep_side.py --target cuda --mpr-sizes 4 \
+timeout 40 python3 benchmarks/anchors/brainsweep_side.py --target cuda --mpr-sizes 4 \
     --steps 3000 --reference "$OUT/reference.npz" > "$OUT/check.log" 2>&1 &&
-    timeout 60 env PYTHONPATH="$site:$PYTHONPATH" python3 benchmarks/anchors/vbjax_mpr.py \
+    timeout 40 env PYTHONPATH="$site:$PYTHONPATH" python3 benchmarks/anchors/vbjax_mpr.py \
         --check "$OUT/reference.npz" 2>&1 | grep -v '^c\[vbjax\]' | tee -a "$OUT/check.log"
 rm -f "$OUT/reference.npz"
 echo "== table"
