@@ -37,6 +37,10 @@ part() {  # name, time limit (s), command...: JSON lines to $OUT/name.jsonl, the
     [ $rc -ne 0 ] && echo "$name: exit $rc (see $OUT/$name.log)" && tail -3 "$OUT/$name.log"
     grep -c '^{' "$OUT/$name.jsonl" | sed 's/^/  cases timed: /'
 }
+echo "== host side of the RateML timing against brainsweep (tests/gpu/test_anchors_gpu.py)"
+timeout 90 python3 -m pytest -m gpu -q -rs -p no:cacheprovider tests/gpu/test_anchors_gpu.py \
+    > "$OUT/test_anchors.log" 2>&1
+tail -2 "$OUT/test_anchors.log"
 part brainsweep 80 python3 benchmarks/anchors/brainsweep_side.py --target cuda --steps "$STEPS"
 part rateml 210 python3 benchmarks/anchors/rateml.py --steps "$STEPS"
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
