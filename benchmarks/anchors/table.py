@@ -52,13 +52,14 @@ def rows(records: list[dict]) -> list[dict]:
         if key not in best or r["sim_steps_per_s"] > best[key]["sim_steps_per_s"]:
             best[key] = r
     for (model, n_sims, index), r in best.items():
-        name = "kuramoto.c" if model == "kuramoto" else "montbrio_heun.c"
-        label = ("1-D index, 64-bit offsets" if index == "64-bit"
-                 else "1-D index, 32-bit offsets as generated: wrap, wrong results")
-        table.append({"engine": f"RateML `{name}` ({label}), best block {r['block']}",
+        name = "`kuramoto.c`" if model == "kuramoto" else "`montbrio_heun.c` (its constants)"
+        label = (f"1-D index, 64-bit offsets, best block {r['block']}" if index == "64-bit"
+                 else f"1-D index, 32-bit offsets as generated: they wrap, results wrong; "
+                      f"block {r['block']}")
+        table.append({"engine": f"RateML {name} ({label})",
                       "model": "kuramoto" if model == "kuramoto" else "montbrio",
                       "n_sims": n_sims, "n_steps": r["n_steps"], "rate": r["sim_steps_per_s"],
-                      "source": "rateml"})
+                      "source": "rateml", "rank": 0 if index == "64-bit" else 1})
     for r in records:
         if r["engine"] == "vbjax" and "sim_steps_per_s" in r:
             table.append({"engine": "vbjax (make_sdde + delay_apply, vmap, 100-step chunks)",
@@ -70,7 +71,7 @@ def rows(records: list[dict]) -> list[dict]:
                         else mine["sim_steps_per_s"] / row["rate"])
     order = {"kuramoto": 0, "montbrio": 1}
     return sorted(table, key=lambda r: (order[r["model"]], r["source"] != "brainsweep",
-                                        r["source"], r["engine"], r["n_sims"]))
+                                        r["source"], r.get("rank", 0), r["n_sims"]))
 
 
 def _spaced(number: int) -> str:
