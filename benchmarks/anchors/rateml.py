@@ -125,8 +125,17 @@ def buffer_length(lengths: np.ndarray, min_speed: float) -> int:
 def offsets_wrap(name: str, n_sims: int) -> bool:
     """Whether the generated 32-bit history offsets pass 2**32 at this P."""
     _, lengths = problems.load_connectome()
-    nh = buffer_length(lengths, parameter_rows(name, n_sims)[1])
+    nh = buffer_length(lengths, slowest_speed(name))
     return nh * MODELS[name]["states"] * lengths.shape[0] * n_sims > 2**32
+
+
+def slowest_speed(name: str) -> float:
+    """The slowest conduction speed of the problem (m/s), which sets the history length."""
+    if name == "kuramoto":
+        from brainsweep.bench import N_SPEEDS, bench_grid
+
+        return float(bench_grid(N_SPEEDS)["speed"].min())
+    return problems.MPR_SPEED
 
 
 def parameter_rows(name: str, n_sims: int) -> tuple[np.ndarray, float]:
