@@ -55,9 +55,16 @@ class Stage:
         return self.load().Settings.from_mapping(mapping)
 
     def run(self, settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]):
+        """Run the stage; its outputs (files, their sidecars, whatever it writes under an
+        output folder) appear together when it succeeds, and none of them when it fails."""
+        from brainsweep.io import output_set
+
         if not isinstance(settings, self.load().Settings):
             settings = self.settings(settings)
-        return self.load().run(settings, inputs, outputs)
+        declared = [(path, name.endswith("_dir")) for name, path in outputs.items()
+                    if path is not None]
+        with output_set(declared):
+            return self.load().run(settings, inputs, outputs)
 
 
 _REGISTRY: dict[str, Stage] = {}
