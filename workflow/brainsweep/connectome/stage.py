@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "threshold": None,
     "average": "mean",
     "labels": None,
+    "missing_subjects": "error",
 }
 
 
@@ -84,6 +86,9 @@ def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     else:
         raise InputError(f"expected 'all' or a non-empty list of subject ids, got {subjects!r}",
                          field="connectome.subjects")
+    if out["missing_subjects"] not in ("error", "skip"):
+        raise InputError(f"expected 'error' or 'skip', got {out['missing_subjects']!r}",
+                         field="connectome.missing_subjects")
     out["regions"] = check_regions(out["regions"])
     out["symmetrise"] = check_choice(out["symmetrise"], SYMMETRISATIONS, "symmetrise")
     out["normalise"] = check_choice(out["normalise"], NORMALISATIONS, "normalise")
@@ -125,7 +130,12 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         checked["format"],
         subjects=None if checked["subjects"] == "all" else checked["subjects"],
         labels=checked["labels"],
+        missing_subjects=checked["missing_subjects"],
     )
+    skipped = conn.steps[0].get("skipped_subjects") if conn.steps else None
+    if skipped:  # the log says it here; the sidecar keeps it in the load step
+        print(f"warning: subjects skipped (connectome.missing_subjects: skip), their missing "
+              f"files: {skipped}", file=sys.stderr)
     conn = preprocess(
         conn,
         regions=checked["regions"],

@@ -106,6 +106,8 @@ register(Stage(
     "empirical", "empirical BOLD -> per-subject and group FC and FCD",
     "the study's empirical: section with the bold: post-processing under postprocess",
     "brainsweep.empirical", outputs=(Port("out", "output .npz", "--out"),),
+    inputs=(Port("connectome", "the study's connectome .npz: the empirical regions must be "
+                               "its regions, label by label", "--connectome", required=False),),
     from_study=lambda study: study.empirical_settings()))
 register(Stage(
     "simulate", "simulate one shard of a study's parameter grid (planned and checked "
