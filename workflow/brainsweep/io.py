@@ -346,9 +346,10 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise InputError("file not found", source=source)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise InputError("not an .npz archive (a single .npy array)", source=source)
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array under any name
+            raise InputError("not an .npz archive but a single .npy array", source=source)
+        with data:
             return {key: data[key] for key in data.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
         if isinstance(error, InputError):
