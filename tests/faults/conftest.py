@@ -39,7 +39,7 @@ def chain(tmp_path_factory):
     study = tiny_study()
     study["simulation"].update(transient_s=2.0, duration_s=12.0)
     study["bold"].update(transient_s=2.0, fcd=None)
-    study["sweep"] = {"global_coupling": [18.0], "speed": [4.0, 12.0]}
+    study["sweep"] = {"global_coupling": [18.0, 24.0], "speed": [12.0]}
     study["shards"] = {"count": 1}
     settings = work / "study.yaml"
     settings.write_text(yaml.safe_dump(study))

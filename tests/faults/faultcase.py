@@ -23,13 +23,15 @@ class Outcome:
 
 
 def assert_refused(outcome: Outcome, *names: str, absent=()) -> None:
-    """One ``error:`` line naming every one of ``names``, exit status 2, no traceback, and
-    none of the ``absent`` paths (nor a temporary beside them) on disk."""
+    """One ``error:`` line, the last, naming every one of ``names``; exit status 2, no
+    traceback, and none of the ``absent`` paths (nor a temporary beside them) on disk."""
     assert outcome.rc == 2, outcome.err
     assert "Traceback" not in outcome.err, outcome.err
-    assert len(outcome.lines) == 1 and outcome.lines[0].startswith("error: "), outcome.err
+    # the error is the last line, and the only one (a shard's progress lines may precede it)
+    errors = [line for line in outcome.lines if line.startswith("error: ")]
+    assert errors == outcome.lines[-1:], outcome.err
     for name in names:
-        assert str(name) in outcome.lines[0], (name, outcome.lines[0])
+        assert str(name) in errors[0], (name, errors[0])
     for path in map(Path, absent):
         assert not path.exists(), f"{path} was left behind"
         assert not Path(f"{path}.json").exists(), f"{path}.json was left behind"
