@@ -85,6 +85,12 @@ def test_a_skipped_subject_is_listed_in_the_log_and_the_sidecar(tmp_path, cli):
     load = json.loads((tmp_path / "c.npz.json").read_text())["steps"][0]
     assert load["subjects"] == ["101309"]
     assert load["skipped_subjects"] == {"102311": "102311/structural/DTI_LEN.mat"}
+    # and the overview figure, which the study's report shows, names it
+    from brainsweep.connectome.model import Connectome
+    from brainsweep.connectome.plotting import skipped_note
+
+    assert skipped_note(Connectome.from_npz(out)) == (
+        "1 subject(s) skipped for missing files (connectome.missing_subjects: skip): 102311")
 
 
 def test_a_subject_without_its_functional_file_is_an_error(tmp_path, cli):

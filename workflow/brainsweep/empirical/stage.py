@@ -132,6 +132,10 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
             drop=options["regions"]["drop"],
             source=source,
         )
+        names = series.labels or source_labels(n_regions)
+        labels = [names[i] for i in keep]
+        if connectome is not None and kind != "simulated":  # a simulation: the model's regions
+            check_regions_agree(labels, connectome, source, notes)
     except InputError as error:
         if "auto" not in series.layout:
             raise
@@ -142,10 +146,6 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
             f"{samples} samples of {n_regions} regions, taking the longer axis as time; if "
             f"the file is {n_regions} samples x {samples} regions set empirical.layout: "
             "time-node)", source=source, field=error.field) from None
-    names = series.labels or source_labels(n_regions)
-    labels = [names[i] for i in keep]
-    if connectome is not None and kind != "simulated":  # a simulation has the model's regions
-        check_regions_agree(labels, connectome, source, notes)
 
     post = options["postprocess"]
     filter_options = {
