@@ -283,3 +283,19 @@ def test_an_error_inside_an_output_set_removes_every_temporary(tmp_path):
         io.write_json(tmp_path / "figs" / "b.json", {"b": 1})
         raise RuntimeError("the stage fails after writing")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["figs"]
+
+
+def test_an_output_set_holds_back_what_it_covers_and_only_that(tmp_path):
+    named_in = tmp_path / "empirical"  # an --out folder the stage names its file in
+    cache = tmp_path / "cache" / "kernel.py"  # not an output: written at once (imported)
+    with io.output_set([(tmp_path / "a.npz", False), (named_in, False)]):
+        io.save_npz(tmp_path / "a.npz", {"x": np.zeros(3)}, {"stage": "test"})
+        io.save_npz(named_in / "hcp.npz", {"x": np.zeros(3)}, {"stage": "test"})
+        with io.atomic_path(cache) as tmp:
+            tmp.write_text("x = 1\n")
+        assert cache.is_file()
+        assert not (tmp_path / "a.npz").exists() and not (named_in / "hcp.npz").exists()
+        # what the stage reads back meanwhile is what it wrote
+        assert io.load_npz(tmp_path / "a.npz")["x"].tolist() == [0.0, 0.0, 0.0]
+    assert (tmp_path / "a.npz").is_file() and (named_in / "hcp.npz.json").is_file()
+    assert not [p for p in tmp_path.rglob("*") if io.TEMPORARY_MARK in p.name]

@@ -149,6 +149,8 @@ class OutputSet:
         path = path.absolute()
         if path in self.files or Path(str(path).removesuffix(".json")) in self.files:
             return True
+        if path.parent in self.files:  # an output given as a folder to name the file in
+            return True
         return any(path.is_relative_to(folder) for folder in self.folders)
 
     def commit(self) -> None:
