@@ -1,6 +1,7 @@
 # brainsweep: connectome -> kernels -> simulation shards -> BOLD -> FC -> fit -> figures.
 # Run the default study with `snakemake -j2`; another study with
 # `snakemake -j8 --configfile config/studies/<study>.yaml`.
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -15,7 +16,17 @@ if not workflow.config_settings.configfiles:
     configfile: "config/config.yaml"
 
 
-validate(config, "config/schema.yaml")
+try:
+    validate(config, "config/schema.yaml")
+except WorkflowError:
+    # Snakemake's message prints the whole schema (1 300 lines): the first problem, one line
+    # naming the study file and the key, instead
+    from brainsweep.study.schema import validate_config
+
+    validate_config(
+        config, source=", ".join(map(str, workflow.config_settings.configfiles))
+    )
+    raise
 
 
 report: "docs/report/workflow.rst"

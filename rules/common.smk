@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 from brainsweep.backends import get_target
+from brainsweep.simulate.memory import available_memory_bytes
+from brainsweep.study.capacity import check_study_fits
 from brainsweep.study import SECTIONS as SIMULATE_SECTIONS
 from brainsweep.study import load_study
 
@@ -19,6 +21,9 @@ if not REPRODUCE:
     TARGET = SETTINGS.target
     # what rules need of the target (file suffix, conda env, GPU or not) is the target's
     TARGET_INFO = get_target(TARGET)
+    # counted, not expanded: a grid or shard too large for this host is refused here, with
+    # the numbers, before Snakemake plans a job (brainsweep.study.capacity)
+    check_study_fits(SETTINGS, {"this host": available_memory_bytes()})
     SHARDS = list(range(SETTINGS.simulate.shard_count()))
     # every output that depends on a study's settings lives under the study's name, so two
     # studies never write (or plan to overwrite) each other's connectome, empirical FC or
@@ -101,10 +106,11 @@ def recovery_outputs():
 
 def figure_outputs(kind=None):
     """Figures of the figures stage (brainsweep.figures.figure_files): one kind or all."""
-    from brainsweep.figures import figure_files, swept_parameters
+    from brainsweep.figures import figure_files
 
-    grid = SETTINGS.simulate.grid.build()
-    swept = swept_parameters(grid.names, grid.values)
+    # which parameters take more than one value, from the axes (the grid is not expanded)
+    axes = SETTINGS.simulate.grid.axes_values()
+    swept = [name for name, values in axes.items() if len(set(values.tolist())) > 1]
     # the FCD figure needs FCD values, which the bold and empirical stages compute together
     has_fcd = SETTINGS.bold["fcd"] is not None
     files = figure_files(SETTINGS.section("figures"), swept, fcd=has_fcd)

@@ -36,6 +36,8 @@ rule build_connectome:
 rule build_empirical:
     input:
         config["empirical"]["source"],
+        # its regions are checked against the connectome's, label by label
+        connectome=f"{CONNECTOME}.npz",
     output:
         npz=EMPIRICAL,
         sidecar=f"{EMPIRICAL}.json",
@@ -52,4 +54,5 @@ rule build_empirical:
         settings=empirical_settings_json(),
         code=code_hash("empirical", "bold", "study", "io.py", "regions.py"),
     shell:
-        "brainsweep empirical --settings {params.settings:q} --out {output.npz} > {log} 2>&1"
+        "brainsweep empirical --settings {params.settings:q} --connectome {input.connectome}"
+        " --out {output.npz} > {log} 2>&1"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from brainsweep import __version__
-from brainsweep.errors import BrainsweepError
+from brainsweep.errors import BrainsweepError, InputError
 
 __all__ = ["main"]
 
@@ -64,17 +64,24 @@ def _cmd_stage(args) -> None:
 
     stage = get_stage(args.command)
     settings = args.settings
-    if stage.whole_study:  # the file as it is, remembered for error messages
-        settings = {**settings, "_source": args.settings_source} if args.settings_source \
-            else settings
-    elif "study" in settings:  # a whole study file: its part
-        from brainsweep.study import load_study
-
-        settings = stage.from_study(load_study(settings, validate=True,
-                                               source=args.settings_source))
     inputs = {port.name: getattr(args, port.name) for port in (*stage.inputs, *stage.options)}
     outputs = {port.name: getattr(args, port.name) for port in stage.outputs}
-    stage.run(stage.settings(settings), inputs, outputs)
+    try:
+        if stage.whole_study:  # the file as it is, remembered for error messages
+            if args.settings_source:
+                settings = {**settings, "_source": args.settings_source}
+        elif "study" in settings:  # a whole study file: its part
+            from brainsweep.study import load_study
+
+            settings = stage.from_study(load_study(settings, validate=True,
+                                                   source=args.settings_source))
+        checked = stage.settings(settings)
+    except InputError as error:  # a key of the --settings file: name the file too
+        if error.source is not None or args.settings_source is None:
+            raise
+        message = str(error).removeprefix(f"[{error.field}]: " if error.field else "")
+        raise InputError(message, source=args.settings_source, field=error.field) from None
+    stage.run(checked, inputs, outputs)
 
 
 def _cmd_models(args) -> None:
@@ -188,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.func(args)
     except BrainsweepError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a refusal of the system that no stage turned into its own error
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     return 0
 

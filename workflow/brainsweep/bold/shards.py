@@ -27,6 +27,8 @@ def _load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise InputError("file not found", source=os.fspath(path))
     try:
         return load_npz(path)
+    except InputError:
+        raise
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InputError(f"cannot read as .npz: {error}", source=os.fspath(path)) from error
 

@@ -105,6 +105,7 @@ def load(
     labels: str | os.PathLike | None = None,
     lengths: str | os.PathLike | None = None,
     parcellation: str | os.PathLike | None = None,
+    missing_subjects: str = "error",
 ) -> Connectome:
     """Load a structural connectome from any supported source.
 
@@ -119,6 +120,9 @@ def load(
         infers it (see :func:`infer_format`).
     subjects
         HCP only: subject ids to read (default all).
+    missing_subjects
+        HCP only: ``"error"`` (a subject folder without its files is an error) or
+        ``"skip"`` (left out, listed in the load step).
     labels
         A labels file (one name per line, or ``name x y z``) replacing the source's labels.
     lengths
@@ -161,7 +165,8 @@ def load(
     if not Path(source).exists():
         raise InputError("no such file or folder", source=os.fspath(source),
                          field="connectome.source")
-    conn = read_hcp(source, subjects=subjects) if fmt == "hcp" else read_tvb_zip(source)
+    conn = (read_hcp(source, subjects=subjects, missing_subjects=missing_subjects)
+            if fmt == "hcp" else read_tvb_zip(source))
     if labels is not None:
         names, centres = read_labels(labels)
         names = check_labels(names, conn.n_regions, source=labels)

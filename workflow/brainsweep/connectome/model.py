@@ -200,6 +200,8 @@ class Connectome:
         path = Path(path)
         try:
             data = io.load_npz(path)
+        except InputError:
+            raise
         except (OSError, ValueError) as error:
             raise InputError(f"cannot read as .npz ({error})", source=str(path)) from None
         for key in ("weights", "lengths", "labels"):
@@ -207,7 +209,7 @@ class Connectome:
                 raise InputError(f"missing array {key!r}; found {sorted(data)}",
                                  source=str(path), field=key)
         steps: tuple[dict[str, Any], ...] = ()
-        sidecar = io.sidecar_path(path)
+        sidecar = io.written_path(io.sidecar_path(path))
         if sidecar.is_file():
             try:
                 steps = tuple(json.loads(sidecar.read_text()).get("steps", ()))

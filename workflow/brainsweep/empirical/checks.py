@@ -53,7 +53,8 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         out["regions"] = {"preset": None, "drop": []}  # a simulation has the model's regions
     if not isinstance(out["source"], str | os.PathLike) or not os.fspath(out["source"]):
         raise InputError("expected the path of the BOLD data", field="empirical.source")
-    for key, choices in (("format", FORMATS), ("layout", LAYOUTS), ("group", GROUP_RULES)):
+    for key, choices in (("format", FORMATS), ("layout", LAYOUTS), ("group", GROUP_RULES),
+                         ("missing_subjects", ("error", "skip"))):
         if out[key] not in choices:
             raise InputError(
                 f"expected one of {list(choices)}, got {out[key]!r}", field=f"empirical.{key}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ class Timeseries:
     tr: float | None = None
     labels: tuple[str, ...] | None = None
     layout: str = "time-node"
+    skipped: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 def _is_hcp_folder(path: Path) -> Path | None:
@@ -298,6 +300,7 @@ def load_timeseries(
     subjects: str | Sequence[str | int] = "all",
     layout: str = "auto",
     parcellation: str | os.PathLike | None = None,
+    missing_subjects: str = "error",
 ) -> Timeseries:
     """Read BOLD region time series of one or more subjects.
 
@@ -315,6 +318,9 @@ def load_timeseries(
         ``auto``, ``time-node`` or ``node-time`` for matrix files (see the module docstring).
     parcellation
         The 3D label image for a NIfTI source.
+    missing_subjects
+        HCP folders: a subject folder without a ``functional/TC_*.mat`` is an InputError
+        (``"error"``) or left out and listed in ``Timeseries.skipped`` (``"skip"``).
 
     Returns
     -------
@@ -349,6 +355,7 @@ def load_timeseries(
     kind = _detect_format(path) if fmt == "auto" else fmt
 
     files: list[Path] = []
+    skipped: dict[str, str] = {}  # subject -> the file it lacks (missing_subjects: skip)
     data: list[np.ndarray] = []
     ids: list[str] = []
     labels: list[str] | None = None
@@ -375,6 +382,23 @@ def load_timeseries(
                 for folder in folders
                 if folder.is_dir() and any((folder / "functional").glob(_HCP_PATTERN))
             }
+            wanted = None if subjects == "all" else {str(s) for s in (
+                [subjects] if isinstance(subjects, str | int) else subjects)}
+            skipped = {
+                folder.name: f"{folder.name}/functional/{_HCP_PATTERN}"
+                for folder in folders
+                if folder.is_dir() and folder.name not in found
+                and (wanted is None or folder.name in wanted)
+            }
+            if skipped and missing_subjects != "skip":
+                subject, pattern = next(iter(skipped.items()))
+                raise InputError(
+                    f"subject {subject} has no {pattern} file (subjects without files: "
+                    f"{sorted(skipped)}); add the file, or set empirical.missing_subjects: "
+                    "skip to leave them out",
+                    source=os.fspath(root / subject),
+                    field="empirical.missing_subjects",
+                )
         else:
             found = {
                 _stem(item): [item]
@@ -423,6 +447,7 @@ def load_timeseries(
         tr=tr,
         labels=None if labels is None else tuple(labels),
         layout=how,
+        skipped=skipped,
     )
 
 

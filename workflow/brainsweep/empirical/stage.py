@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from brainsweep.empirical.checks import group_fc, validate_settings
 from brainsweep.empirical.readers import _detect_format, _stem, load_timeseries, simulated_truth
 from brainsweep.errors import InputError
 from brainsweep.io import provenance, save_npz
-from brainsweep.regions import select_regions
+from brainsweep.regions import is_source_label, select_regions, source_labels
 from brainsweep.study.checked import CheckedSettings
 
 __all__ = ["Settings", "run", "run_stage"]
@@ -34,7 +35,48 @@ def _output_path(out: str | os.PathLike, options: Mapping[str, Any]) -> Path:
     return target / f"{name}.npz"
 
 
-def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
+def _warn(notes: list[str], message: str) -> None:
+    """A warning for the log (stderr) and the sidecar (``warnings``)."""
+    notes.append(message)
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def check_regions_agree(labels: list[str], connectome: str | os.PathLike, source: str,
+                        notes: list[str]) -> None:
+    """Refuse empirical regions that are not the connectome's, label by label.
+
+    Both stages label a source that names no regions by position in the source
+    (:func:`brainsweep.regions.source_labels`), so ``drop: [0]`` against ``drop: [5]`` differ
+    in their labels though not in their count. Where one side has names and the other only
+    positions, the count is all that can be compared: checked, with a warning.
+    """
+    from brainsweep.connectome.model import Connectome
+
+    theirs = list(Connectome.from_npz(connectome).labels)
+    field = "empirical.regions"
+    if len(theirs) != len(labels):
+        raise InputError(f"{len(labels)} regions selected, the connectome "
+                         f"{os.fspath(connectome)} has {len(theirs)}: select the same regions "
+                         f"in connectome.regions and empirical.regions", source=source,
+                         field=field)
+    named = [not is_source_label(label) for label in (*labels, *theirs)]
+    if all(named) or not any(named):
+        differ = [k for k, (a, b) in enumerate(zip(labels, theirs, strict=True)) if a != b]
+        if differ:
+            k = differ[0]
+            raise InputError(f"region {k} of the selection is {labels[k]!r} here but "
+                             f"{theirs[k]!r} in the connectome {os.fspath(connectome)} "
+                             f"({len(differ)} of {len(labels)} differ): select the same "
+                             f"regions in connectome.regions and empirical.regions",
+                             source=source, field=field)
+    else:
+        _warn(notes, f"the connectome {os.fspath(connectome)} and the empirical data label "
+                     f"their regions differently (names on one side, positions on the "
+                     f"other): only their count ({len(labels)}) could be compared")
+
+
+def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
+              connectome: str | os.PathLike | None = None) -> Path:
     """Read measured BOLD, post-process it like the simulations, write FC and FCD.
 
     Parameters
@@ -44,6 +86,9 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         under ``postprocess``.
     out
         The output ``results/empirical/{study}/{name}.npz``, or a folder to put ``{name}.npz`` in.
+    connectome
+        The study's connectome ``.npz``: the regions kept must be its regions, label by label
+        (:func:`check_regions_agree`); None skips the check.
 
     Returns
     -------
@@ -70,18 +115,37 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         subjects=options["subjects"],
         layout=options["layout"],
         parcellation=options["parcellation"],
+        missing_subjects=options["missing_subjects"],
     )
+    notes: list[str] = []  # warnings: the log and the sidecar
+    if series.skipped:
+        _warn(notes, f"subjects skipped (empirical.missing_subjects: skip), their missing "
+                     f"files: {series.skipped}")
     kind = _detect_format(Path(source)) if options["format"] == "auto" else options["format"]
     found_in = "shard" if kind == "simulated" else "nifti header"
     tr, tr_source = _resolve_tr(options["tr"], series.tr, source, found_in=found_in)
     n_regions = series.data[0].shape[1]
-    keep = select_regions(
-        n_regions,
-        preset=options["regions"]["preset"],
-        drop=options["regions"]["drop"],
-        source=source,
-    )
-    labels = [series.labels[i] if series.labels else f"region_{i:03d}" for i in keep]
+    try:
+        keep = select_regions(
+            n_regions,
+            preset=options["regions"]["preset"],
+            drop=options["regions"]["drop"],
+            source=source,
+        )
+        names = series.labels or source_labels(n_regions)
+        labels = [names[i] for i in keep]
+        if connectome is not None and kind != "simulated":  # a simulation: the model's regions
+            check_regions_agree(labels, connectome, source, notes)
+    except InputError as error:
+        if "auto" not in series.layout:
+            raise
+        # the likely cause: a short series stored time x regions, turned by the auto layout
+        samples = series.data[0].shape[0]
+        raise InputError(
+            f"{str(error).removeprefix(f'{source}[{error.field}]: ')} (the auto layout read "
+            f"{samples} samples of {n_regions} regions, taking the longer axis as time; if "
+            f"the file is {n_regions} samples x {samples} regions set empirical.layout: "
+            "time-node)", source=source, field=error.field) from None
 
     post = options["postprocess"]
     filter_options = {
@@ -114,6 +178,11 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
                 field=f"empirical.postprocess.{error.field}" if error.field else None,
             ) from error
         n_samples.append(clean.shape[0])
+        if clean.shape[0] <= keep.size:
+            # an N x N correlation of T samples has rank at most T - 1
+            _warn(notes, f"subject {ident}: {clean.shape[0]} samples for {keep.size} regions: "
+                         f"its FC has rank at most {clean.shape[0] - 1} of {keep.size} "
+                         f"({os.fspath(path)})")
     fc_subjects = np.stack(matrices)
     offsets = np.concatenate([[0], np.cumsum([chunk.size for chunk in fcd_chunks])])
     if not fcd_chunks:
@@ -156,6 +225,8 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         n_subjects=len(matrices),
         n_regions=int(keep.size),
         truth=truth,
+        skipped_subjects=series.skipped,
+        warnings=notes,
         seconds=round(time.perf_counter() - started, 3),
     )
     return save_npz(_output_path(out, options), arrays, record)
@@ -189,5 +260,6 @@ class Settings(CheckedSettings):
 
 
 def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Path:
-    """The stage contract: the section's ``source`` -> ``outputs["out"]``."""
-    return run_stage(settings.as_dict(), outputs["out"])
+    """The stage contract: the section's ``source`` -> ``outputs["out"]``, its regions checked
+    against ``inputs["connectome"]`` when given."""
+    return run_stage(settings.as_dict(), outputs["out"], connectome=inputs.get("connectome"))

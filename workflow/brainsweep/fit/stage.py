@@ -35,6 +35,8 @@ def read_empirical(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError("file not found", source=source)
     try:
         data = load_npz(path)
+    except InputError:
+        raise
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read as .npz: {error}", source=source) from error
     missing = [key for key in _EMPIRICAL_KEYS if key not in data]

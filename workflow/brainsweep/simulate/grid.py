@@ -9,6 +9,7 @@ gives the same result whichever shard runs it.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 
 from brainsweep.errors import InputError, PlanError
 
-__all__ = ["Grid", "build_grid", "n_shards", "shard_rows"]
+__all__ = ["Grid", "build_grid", "grid_axes", "grid_size", "n_shards", "shard_rows"]
 
 
 @dataclass(frozen=True)
@@ -33,19 +34,30 @@ class Grid:
         return {name: self.values[rows, p] for p, name in enumerate(self.names)}
 
 
+def _numbers(values: Any, field: str) -> np.ndarray:
+    """An axis's listed values as float64; a word or a nested list is refused by name."""
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int | float)] \
+        if isinstance(values, list) else [values]
+    if bad:
+        raise InputError(f"axis values must be numbers, got {bad[0]!r}", field=field)
+    return np.asarray(values, dtype=np.float64)
+
+
 def _axis(name: str, spec: Any) -> np.ndarray:
     field = f"sweep.{name}"
     if isinstance(spec, int | float) and not isinstance(spec, bool):
         return np.array([float(spec)])
     if isinstance(spec, list):
-        values = np.asarray(spec, dtype=np.float64)
+        values = _numbers(spec, field)
     elif isinstance(spec, Mapping) and len(spec) == 1:
         (kind, args), = spec.items()
         if kind == "list":
-            values = np.asarray(args, dtype=np.float64)
+            values = _numbers(args, field)
         elif kind in ("linspace", "logspace"):
-            if not (isinstance(args, list) and len(args) == 3 and int(args[2]) == args[2]
-                    and args[2] >= 1):
+            if not (isinstance(args, list) and len(args) == 3
+                    and all(isinstance(a, int | float) and not isinstance(a, bool)
+                            for a in args)
+                    and int(args[2]) == args[2] and args[2] >= 1):
                 raise InputError(f"{kind} takes [start, stop, count], got {args!r}", field=field)
             start, stop, count = float(args[0]), float(args[1]), int(args[2])
             if kind == "linspace":
@@ -67,6 +79,39 @@ def _axis(name: str, spec: Any) -> np.ndarray:
     return values
 
 
+def grid_axes(sweep: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Each parameter's values as written (an explicit table: its columns), not expanded;
+    every axis is checked as :func:`build_grid` checks it."""
+    if not sweep:
+        raise InputError("the sweep is empty: give at least one parameter axis", field="sweep")
+    if "table" in sweep:
+        table = sweep["table"]
+        if len(sweep) != 1 or not isinstance(table, Mapping) or not table:
+            raise InputError("an explicit table is {table: {name: [values...], ...}} alone",
+                             field="sweep.table")
+        columns = {}
+        for name, values in table.items():
+            if not isinstance(values, list):
+                raise InputError(f"a table column is a list, got {values!r}",
+                                 field=f"sweep.table.{name}")
+            columns[name] = _axis(f"table.{name}", values)
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) != 1:
+            raise InputError(f"table columns differ in length: "
+                             f"{ {k: len(v) for k, v in columns.items()} }", field="sweep.table")
+        return columns
+    return {name: _axis(name, spec) for name, spec in sweep.items()}
+
+
+def grid_size(sweep: Mapping[str, Any]) -> int:
+    """How many simulations the sweep makes, counted without building the grid (a Python
+    int: a product of axes never overflows)."""
+    axes = grid_axes(sweep)
+    if "table" in sweep:
+        return len(next(iter(axes.values())))
+    return math.prod(len(values) for values in axes.values())
+
+
 def build_grid(sweep: Mapping[str, Any]) -> Grid:
     """The grid of a study's ``sweep:`` section.
 
@@ -76,20 +121,9 @@ def build_grid(sweep: Mapping[str, Any]) -> Grid:
     >>> grid.names, grid.size
     (('global_coupling', 'speed'), 6)
     """
-    if not sweep:
-        raise InputError("the sweep is empty: give at least one parameter axis", field="sweep")
+    axes = grid_axes(sweep)
     if "table" in sweep:
-        table = sweep["table"]
-        if len(sweep) != 1 or not isinstance(table, Mapping) or not table:
-            raise InputError("an explicit table is {table: {name: [values...], ...}} alone",
-                             field="sweep.table")
-        columns = {name: _axis(name, list(values)) for name, values in table.items()}
-        lengths = {len(v) for v in columns.values()}
-        if len(lengths) != 1:
-            raise InputError(f"table columns differ in length: "
-                             f"{ {k: len(v) for k, v in columns.items()} }", field="sweep.table")
-        return Grid(tuple(columns), np.column_stack(list(columns.values())))
-    axes = {name: _axis(name, spec) for name, spec in sweep.items()}
+        return Grid(tuple(axes), np.column_stack(list(axes.values())))
     rows = np.array(list(itertools.product(*axes.values())), dtype=np.float64)
     return Grid(tuple(axes), rows)
 

@@ -163,6 +163,15 @@ def run(
     (1, 100, 2, 2)
     """
     started = time.perf_counter()
+    # refused before anything is built: dt = 0 would give finite output "not diverged", a
+    # negative dt a run marked diverged, n_steps = 0 empty results
+    if isinstance(dt, bool) or not isinstance(dt, int | float | np.floating) \
+            or not np.isfinite(dt) or dt <= 0:
+        raise InputError(f"the integration step must be a finite number > 0, got {dt!r}",
+                         field="dt")
+    if isinstance(n_steps, bool) or int(n_steps) != n_steps or n_steps < 1:
+        raise InputError(f"n_steps must be a whole number >= 1, got {n_steps!r}",
+                         field="n_steps")
     weights = _matrix(conn, "weights")
     lengths = _matrix(conn, "lengths")
     if weights.shape != lengths.shape:
@@ -213,11 +222,14 @@ def run(
         raise InputError(f"the balloon step ({bold_dt_s} s) must be at most 0.01 s",
                          field="monitors.bold.dt_s")
     dt_s = dt * spec.model.time_unit_s
-    bold_period = steps_per(bold_period_s, dt_s, what="bold period") if "bold" in monitors else 0
-    bold_substeps = steps_per(bold_dt_s, dt_s, what="bold dt") if "bold" in monitors else 1
+    if "bold" in monitors:
+        bold_period = steps_per(bold_period_s, dt_s, what="monitors.bold.tr")
+        bold_substeps = steps_per(bold_dt_s, dt_s, what="monitors.bold.dt_s")
+    else:
+        bold_period, bold_substeps = 0, 1
     if bold_period and bold_period % bold_substeps:
         raise InputError(f"the BOLD period ({bold_period_s} s) must be a whole multiple of the "
-                         f"balloon step ({bold_dt_s} s)", field="bold_dt_s")
+                         f"balloon step ({bold_dt_s} s)", field="monitors.bold.dt_s")
 
     inputs = ShardInputs(
         params=table, sim_index=indices, weights=weights, lengths=lengths,

@@ -60,9 +60,16 @@ class Stage:
         return self.load().Settings.from_mapping(mapping)
 
     def run(self, settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]):
+        """Run the stage; its outputs (files, their sidecars, whatever it writes under an
+        output folder) appear together when it succeeds, and none of them when it fails."""
+        from brainsweep.io import output_set
+
         if not isinstance(settings, self.load().Settings):
             settings = self.settings(settings)
-        return self.load().run(settings, inputs, outputs)
+        declared = [(path, name.endswith("_dir")) for name, path in outputs.items()
+                    if path is not None]
+        with output_set(declared):
+            return self.load().run(settings, inputs, outputs)
 
 
 _REGISTRY: dict[str, Stage] = {}
@@ -104,6 +111,8 @@ register(Stage(
     "empirical", "empirical BOLD -> per-subject and group FC and FCD",
     "the study's empirical: section with the bold: post-processing under postprocess",
     "brainsweep.empirical", outputs=(Port("out", "output .npz", "--out"),),
+    inputs=(Port("connectome", "the study's connectome .npz: the empirical regions must be "
+                               "its regions, label by label", "--connectome", required=False),),
     from_study=lambda study: study.empirical_settings()))
 _DTYPES = ("float32", "float64")
 register(Stage(

@@ -49,6 +49,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _positive(value: Any, field: str) -> float:
+    """A finite number > 0 (a step, a period), else an InputError naming the key."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not np.isfinite(value) or value <= 0:
+        raise InputError(f"must be a finite number > 0, got {value!r}", field=field)
+    return float(value)
+
+
 def _filled(sections: Mapping[str, Any], names) -> dict[str, Any]:
     """The named sections of ``sections`` with the schema's defaults filled in."""
     properties = schema()["properties"]
@@ -142,7 +150,7 @@ class IntegratorSettings:
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> IntegratorSettings:
         return cls(method=str(section["method"]), stochastic=bool(section["stochastic"]),
-                   dt=float(section["dt"]), dtype=str(section["dtype"]))
+                   dt=_positive(section["dt"], "integration.dt"), dtype=str(section["dtype"]))
 
 
 @dataclass(frozen=True)
@@ -175,8 +183,16 @@ class BoldMonitorSettings:
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> BoldMonitorSettings:
-        return cls(preset=str(section["preset"]), tr=float(section["tr"]),
-                   dt_s=float(section["dt_s"]))
+        tr = _positive(section["tr"], "monitors.bold.tr")
+        dt_s = _positive(section["dt_s"], "monitors.bold.dt_s")
+        if dt_s > 0.01:  # the engine's ceiling on the balloon's Euler step (simulate.run)
+            raise InputError(f"the balloon step ({dt_s} s) must be at most 0.01 s",
+                             field="monitors.bold.dt_s")
+        steps = tr / dt_s
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise InputError(f"the TR ({tr} s) must be a whole multiple of the balloon step "
+                             f"({dt_s} s)", field="monitors.bold.dt_s")
+        return cls(preset=str(section["preset"]), tr=tr, dt_s=dt_s)
 
 
 @dataclass(frozen=True)
@@ -189,6 +205,19 @@ class GridSettings:
         from brainsweep.simulate.grid import build_grid
 
         return build_grid(plain(self.axes))
+
+    def size(self) -> int:
+        """Simulations in the grid, counted without building it (a 10^8 grid is refused
+        with numbers before anything that size is allocated)."""
+        from brainsweep.simulate.grid import grid_size
+
+        return grid_size(plain(self.axes))
+
+    def axes_values(self) -> dict[str, np.ndarray]:
+        """Each parameter's values as written, not expanded."""
+        from brainsweep.simulate.grid import grid_axes
+
+        return grid_axes(plain(self.axes))
 
 
 @dataclass(frozen=True)
@@ -280,6 +309,9 @@ class SimulateSettings:
         if missing:
             raise InputError(f"missing config section(s) {missing}", field=missing[0])
         filled = _filled(sections, SECTIONS)
+        from brainsweep.simulate.grid import grid_axes
+
+        grid_axes(filled["sweep"])  # every axis checked now, naming its key; none expanded
         return cls(kernel=KernelSettings.from_sections(filled),
                    simulation=SimulationSettings.from_section(filled["simulation"]),
                    bold_monitor=BoldMonitorSettings.from_section(filled["monitors"]["bold"]),
@@ -310,7 +342,7 @@ class SimulateSettings:
     def shard_count(self) -> int:
         from brainsweep.simulate.grid import n_shards
 
-        return n_shards(self.grid.build().size, count=self.plan.count, size=self.plan.size)
+        return n_shards(self.grid.size(), count=self.plan.count, size=self.plan.size)
 
     def n_steps(self, time_unit_s: float) -> int:
         """Integration steps for transient + duration."""
