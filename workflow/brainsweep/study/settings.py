@@ -365,6 +365,7 @@ class Study:
     figures: Mapping[str, Any] | None
     recovery: Mapping[str, Any] | None
     reproduce: Mapping[str, Any] | None
+    optimise: Mapping[str, Any] | None = None
 
     @property
     def kernel(self) -> KernelSettings:
@@ -392,6 +393,12 @@ class Study:
             post["transient_s"] = 0.0
         return {**self.section("empirical"), "postprocess": post}
 
+    def optimise_settings(self) -> dict[str, Any]:
+        """What the optimise stage reads: ``optimise:``, ``bold:`` and the shard stage's
+        sections (the model, its integration and monitors, the target and noise seed)."""
+        return {"optimise": self.section("optimise"), "bold": self.section("bold"),
+                **self.simulate.as_dict()}
+
 
 def load_study(config: Mapping[str, Any], *, validate: bool = False,
                source: str | None = None) -> Study:
@@ -413,4 +420,5 @@ def load_study(config: Mapping[str, Any], *, validate: bool = False,
     return Study(name=str(filled["study"]), config=_frozen(filled), simulate=simulate,
                  connectome=section("connectome"), empirical=section("empirical"),
                  bold=section("bold"), fit=section("fit"), figures=section("figures"),
-                 recovery=section("recovery"), reproduce=section("reproduce"))
+                 recovery=section("recovery"), reproduce=section("reproduce"),
+                 optimise=section("optimise"))
