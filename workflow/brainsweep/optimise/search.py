@@ -77,7 +77,7 @@ def _costs(scores: Sequence[float]) -> list[float]:
 
 
 class CmaSearch:
-    """CMA-ES over the unit cube of ``space``, started at a point drawn from ``key``."""
+    """CMA-ES over the unit cube of ``space``; ``key`` is (seed, subject, restart)."""
 
     def __init__(self, space: SearchSpace, *, population: int, sigma0: float,
                  key: tuple[int, ...]):
@@ -85,9 +85,12 @@ class CmaSearch:
 
         self.space = space
         self.key = tuple(int(k) for k in key)
-        # each restart starts somewhere else in the box (the middle 80 %, away from the walls)
-        start = np.random.default_rng(derived_seed(*self.key, 0)).uniform(0.1, 0.9,
-                                                                           len(space.names))
+        # the first restart starts at the box's centre, the others somewhere else in its
+        # middle 80 % (away from the walls), so that restarts explore
+        start = np.full(len(space.names), 0.5)
+        if self.key[-1] > 0:
+            start = np.random.default_rng(derived_seed(*self.key, 0)).uniform(
+                0.1, 0.9, len(space.names))
         options = {"bounds": [0.0, 1.0], "popsize": int(population), "verbose": -9,
                    "seed": derived_seed(*self.key, 1), "maxfevals": math.inf,
                    "tolfun": 0.0, "tolx": 0.0, "tolfunhist": 0.0, "tolstagnation": 10**9}

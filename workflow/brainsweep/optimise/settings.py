@@ -105,7 +105,8 @@ def validate_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
     population = _positive_int(out["population"], "population")
     if population > budget:
         raise InputError(f"a population of {population} is larger than the budget of "
-                         f"{budget} candidates: not one generation fits", field="optimise.population")
+                         f"{budget} candidates: not one generation fits",
+                         field="optimise.population")
     if out["method"] == "cmaes" and population < 2:
         raise InputError("CMA-ES needs a population of at least 2", field="optimise.population")
     out["restarts"] = _positive_int(out["restarts"], "restarts")
