@@ -5,9 +5,8 @@ per axis (log axes through their logarithm), so one step size ``sigma0`` fits ev
 
 * :class:`CmaSearch` wraps pycma's ``CMAEvolutionStrategy`` (bounds by its BoundTransform).
   Its state is the strategy object itself, which the stage pickles after every generation.
-  pycma draws from NumPy's global generator; each ``ask`` seeds it from (seed, subject,
-  restart, generation) and restores it afterwards, so a resumed search draws what an
-  uninterrupted one would.
+  Each ``ask`` seeds pycma's normal draws from (seed, subject, restart, generation), so a
+  resumed search draws what an uninterrupted one would.
 * :class:`OptunaSearch` asks and tells an Optuna study held in an SQLite file (RDB
   storage), one study per subject and restart, so ``optuna-dashboard`` can open it while it
   runs. The sampler (TPE or random) is made afresh for every generation with a seed derived
@@ -56,10 +55,23 @@ class SearchSpace:
         return (value - low) / (high - low)
 
 
+# pycma's normal draws: its ``randn`` option names this function, which pickles by name
+# (NumPy's own ``np.random.randn`` would pickle as a copy of the global generator, and an
+# unpickled strategy would then draw from that copy, not from the seeded one)
+_DRAWS = np.random.RandomState(0)
+
+
+def _randn(*shape: int) -> np.ndarray:
+    return _DRAWS.standard_normal(shape)
+
+
 @contextlib.contextmanager
-def _global_numpy_seed(seed: int):
+def _seeded_draws(seed: int):
+    """Seed pycma's draws (and NumPy's global generator, which a few of its branches use)
+    for one ``ask``; the global generator is restored afterwards."""
     saved = np.random.get_state()
     np.random.seed(seed)
+    _DRAWS.seed(seed)
     try:
         yield
     finally:
@@ -93,7 +105,8 @@ class CmaSearch:
                 0.1, 0.9, len(space.names))
         options = {"bounds": [0.0, 1.0], "popsize": int(population), "verbose": -9,
                    "seed": derived_seed(*self.key, 1), "maxfevals": math.inf,
-                   "tolfun": 0.0, "tolx": 0.0, "tolfunhist": 0.0, "tolstagnation": 10**9}
+                   "tolfun": 0.0, "tolx": 0.0, "tolfunhist": 0.0, "tolstagnation": 10**9,
+                   "randn": _randn}
         if len(space.names) == 1:
             # pycma refuses one dimension; a second, ignored coordinate lets it run
             start = np.r_[start, 0.5]
@@ -101,7 +114,7 @@ class CmaSearch:
         self._asked: list[np.ndarray] | None = None
 
     def ask(self, generation: int) -> np.ndarray:
-        with _global_numpy_seed(derived_seed(*self.key, 2, generation)):
+        with _seeded_draws(derived_seed(*self.key, 2, generation)):
             self._asked = self.es.ask()
         unit = np.array(self._asked)[:, :len(self.space.names)]
         return self.space.from_unit(unit)
