@@ -64,7 +64,9 @@ class Settings:
         return cls(mapping)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"optimise": self.optimise, "bold": self.bold, **self.simulate.as_dict()}
+        simulate = self.simulate.as_dict()
+        return {**{key: simulate[key] for key in SECTIONS}, "optimise": self.optimise,
+                "bold": self.bold}
 
     def fingerprint(self) -> str:
         """Hash of everything a job's result depends on (a stale state is not resumed)."""

@@ -396,8 +396,9 @@ class Study:
     def optimise_settings(self) -> dict[str, Any]:
         """What the optimise stage reads: ``optimise:``, ``bold:`` and the shard stage's
         sections (the model, its integration and monitors, the target and noise seed)."""
-        return {"optimise": self.section("optimise"), "bold": self.section("bold"),
-                **self.simulate.as_dict()}
+        simulate = self.simulate.as_dict()
+        return {**{key: simulate[key] for key in SECTIONS},
+                "optimise": self.section("optimise"), "bold": self.section("bold")}
 
 
 def load_study(config: Mapping[str, Any], *, validate: bool = False,
