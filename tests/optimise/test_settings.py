@@ -10,8 +10,8 @@ import pytest
 from optimise_problem import settings
 
 from brainsweep.errors import InputError
-from brainsweep.optimise.stage import Settings
 from brainsweep.optimise.settings import validate_settings
+from brainsweep.optimise.stage import Settings
 
 CLI = [sys.executable, "-c", "import sys; from brainsweep.cli import main; sys.exit(main())"]
 
