@@ -2,8 +2,8 @@
 noise seed 7, fitted back (seed 42) by CMA-ES and by Optuna's TPE within 0.15 (a fifth of the
 box [0.3, 1.0]) by the FC distance plus the mean-FC difference. The tolerance is the width of
 the landscape's plateau, measured on this problem: fc_rmse at 0.5 and 0.6 lies in 0.21-0.36
-over three noise seeds, at 0.3, 0.4 and 0.9 in 0.43-0.77 (docs/fitting.md); the mean-FC term
-lifts 0.8 (0.12-0.21 against 0.03-0.08 at 0.5-0.6). 24 candidates x 2 seeds each."""
+over three noise seeds, at 0.3 and 0.9 in 0.43-0.77 (docs/fitting.md); the mean-FC term
+lifts 0.8 (0.12-0.21 against 0.02-0.08 at 0.5-0.6). 24 candidates x 2 seeds each."""
 
 from __future__ import annotations
 
