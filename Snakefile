@@ -53,6 +53,10 @@ else:
 
         include: "rules/recovery.smk"
 
+    if SETTINGS.optimise is not None:
+
+        include: "rules/optimise.smk"
+
 
 onstart:
     check_target_runs_here()

@@ -130,9 +130,22 @@ def reproduce_outputs():
     return [str(paths[kind]) for kind in ("csv", "png", "machine")]
 
 
+def optimise_outputs():
+    """An optimise study's tables and figures (rules/optimise.smk)."""
+    return [
+        f"results/optimise/{STUDY}/history.csv",
+        f"results/optimise/{STUDY}/best.csv",
+        f"results/figures/{STUDY}/optimise_convergence.{FIGURE_FORMAT}",
+        f"results/figures/{STUDY}/optimise_parameters.{FIGURE_FORMAT}",
+    ]
+
+
 def get_final_outputs():
     if REPRODUCE:
         return reproduce_outputs()
+    if SETTINGS.optimise is not None:
+        # the grid of its sweep: section stays a target of its own (results/fit/<study>/)
+        return [f"{CONNECTOME}.png", *optimise_outputs()]
     return [
         f"{CONNECTOME}.png",
         f"results/fit/{STUDY}/scores.csv",

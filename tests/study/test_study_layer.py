@@ -78,7 +78,7 @@ def test_the_cli_is_built_from_the_stage_registry():
                     and isinstance(action.choices, dict)).choices
     assert set(list_stages()) <= set(commands)
     assert list_stages() == ["connectome", "empirical", "kernels", "simulate", "bold", "fit",
-                             "figures", "recovery", "reproduce"]
+                             "figures", "recovery", "reproduce", "optimise", "optimise-summary"]
     # every subcommand but the three that run no stage comes from the registry
     assert set(commands) - set(list_stages()) == {"models", "info", "bench"}
     for name in list_stages():

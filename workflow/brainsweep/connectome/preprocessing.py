@@ -97,8 +97,9 @@ def check_threshold(threshold: Mapping[str, float] | None) -> dict[str, float] |
 
 
 def check_average(average: str | Mapping[str, float]) -> dict[str, Any]:
-    """Validate ``average``: ``mean``, ``median`` or ``{consistency: 0 < p <= 1}``."""
-    if isinstance(average, str) and average in ("mean", "median"):
+    """Validate ``average``: ``mean``, ``median``, ``{consistency: 0 < p <= 1}`` or ``none``
+    (keep the per-subject stack: per-subject fits, :mod:`brainsweep.optimise`)."""
+    if isinstance(average, str) and average in ("mean", "median", "none"):
         return {"method": average}
     if isinstance(average, Mapping) and set(average) == {"consistency"}:
         p = average["consistency"]
@@ -106,7 +107,7 @@ def check_average(average: str | Mapping[str, float]) -> dict[str, Any]:
             raise InputError(f"expected a fraction of subjects in (0, 1], got {p!r}",
                              field=_field("average.consistency"))
         return {"method": "consistency", "fraction": float(p)}
-    raise InputError(f"unknown average {average!r}; expected mean, median or "
+    raise InputError(f"unknown average {average!r}; expected mean, median, none or "
                      "{consistency: fraction}", field=_field("average"))
 
 
@@ -329,7 +330,8 @@ def preprocess(
         None, ``{"absolute": x}`` (zero weights below x) or ``{"density": d}`` (keep the
         strongest fraction d of possible connections).
     average
-        Stacks only: ``"mean"``, ``"median"`` or ``{"consistency": p}``.
+        Stacks only: ``"mean"``, ``"median"``, ``{"consistency": p}`` or ``"none"`` (the
+        stack is kept, each subject cleaned on its own).
 
     Returns
     -------
@@ -368,6 +370,6 @@ def preprocess(
     if threshold is not None:
         w, record = threshold_weights(np.asarray(conn.weights), threshold)
         conn = conn.with_step(record, weights=w)
-    if conn.is_stack:
+    if conn.is_stack and check_average(average)["method"] != "none":
         conn = average_subjects(conn, average)
     return conn

@@ -201,3 +201,30 @@ register(Stage(
                   "--plot-only", required=False, switch=True, default=False)),
     outputs=(Port("out_dir", "folder for <study>.csv, .png, machine.json", "--out-dir"),),
     whole_study=True))
+register(Stage(
+    "optimise", "fit free parameters per subject with CMA-ES or Optuna: one job's batch of "
+                "subjects, every generation one batch of simulations, resumable per generation",
+    "the study's optimise and bold sections with the shard stage's sections as one object",
+    "brainsweep.optimise.stage",
+    inputs=(Port("connectome", "the connectome stage's .npz (a per-subject stack for "
+                               "optimise.structural: subject)", "--connectome"),
+            EMPIRICAL,
+            Port("kernel", "the kernel source to run (refused unless its spec hash is these "
+                           "settings' spec); default: generated here", "--kernel",
+                 required=False)),
+    outputs=(Port("out", "the job's history: one CSV row per candidate", "--out"),),
+    options=(Port("job", "0-based job id (a batch of subjects)", "--job", type=int),
+             Port("study", "the study's name (it names the Optuna studies)", "--study",
+                  required=False, default="study")),
+    from_study=lambda study: study.optimise_settings()))
+register(Stage(
+    "optimise-summary", "merge an optimise study's jobs: history.csv, best.csv (per subject, "
+                        "spread over restarts), convergence and fitted-parameter figures",
+    "the study's optimise: section", "brainsweep.optimise.summary",
+    inputs=(Port("jobs", "the jobs' history CSVs", many=True),),
+    outputs=(Port("out_dir", "folder for history.csv and best.csv", "--out-dir"),
+             Port("convergence", "the convergence figure (.png, .pdf or .svg)",
+                  "--convergence"),
+             Port("parameters", "the fitted parameters' distribution figure",
+                  "--parameters")),
+    from_study=_section("optimise")))

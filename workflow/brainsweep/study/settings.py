@@ -397,6 +397,7 @@ class Study:
     figures: Mapping[str, Any] | None
     recovery: Mapping[str, Any] | None
     reproduce: Mapping[str, Any] | None
+    optimise: Mapping[str, Any] | None = None
 
     @property
     def kernel(self) -> KernelSettings:
@@ -424,6 +425,13 @@ class Study:
             post["transient_s"] = 0.0
         return {**self.section("empirical"), "postprocess": post}
 
+    def optimise_settings(self) -> dict[str, Any]:
+        """What the optimise stage reads: ``optimise:``, ``bold:`` and the shard stage's
+        sections (the model, its integration and monitors, the target and noise seed)."""
+        simulate = self.simulate.as_dict()
+        return {**{key: simulate[key] for key in SECTIONS},
+                "optimise": self.section("optimise"), "bold": self.section("bold")}
+
 
 def load_study(config: Mapping[str, Any], *, validate: bool = False,
                source: str | None = None) -> Study:
@@ -445,4 +453,5 @@ def load_study(config: Mapping[str, Any], *, validate: bool = False,
     return Study(name=str(filled["study"]), config=_frozen(filled), simulate=simulate,
                  connectome=section("connectome"), empirical=section("empirical"),
                  bold=section("bold"), fit=section("fit"), figures=section("figures"),
-                 recovery=section("recovery"), reproduce=section("reproduce"))
+                 recovery=section("recovery"), reproduce=section("reproduce"),
+                 optimise=section("optimise"))

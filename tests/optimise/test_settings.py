@@ -1,0 +1,67 @@
+"""Bad optimise settings: one clear line naming the key, a non-zero exit, no output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from optimise_problem import settings
+
+from brainsweep.errors import InputError
+from brainsweep.optimise.settings import validate_settings
+from brainsweep.optimise.stage import Settings
+
+CLI = [sys.executable, "-c", "import sys; from brainsweep.cli import main; sys.exit(main())"]
+
+BAD = {
+    "unknown free parameter": ({"parameters": {"nope": [0.0, 1.0]}},
+                               "optimise.parameters.nope", "unknown free parameter"),
+    "inverted bounds": ({"parameters": {"global_coupling": [1.0, 0.3]}},
+                        "optimise.parameters.global_coupling", "inverted"),
+    "bounds outside the model's range": ({"parameters": {"w": [0.5, 1.5]}},
+                                         "optimise.parameters.w", "outside the model's range"),
+    "non-positive speed": ({"parameters": {"speed": [0.0, 4.0]}},
+                           "optimise.parameters.speed", "positive"),
+    "zero budget": ({"budget": 0}, "optimise.budget", "at least one"),
+    "population above the budget": ({"budget": 6, "population": 8}, "optimise.population",
+                                    "larger than the budget"),
+    "unknown method": ({"method": "annealing"}, "optimise.method", "unknown method"),
+    "unknown metric": ({"objective": {"fc_cor": 1.0}}, "optimise.objective.fc_cor",
+                       "unknown metric"),
+    "fcd_ks without FCD": ({"objective": {"fcd_ks": 1.0}}, "optimise.objective.fcd_ks",
+                           "bold.fcd is null"),
+    "unknown key": ({"budjet": 10}, "optimise.budjet", "unknown key"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_settings_name_their_key(case):
+    change, key, words = BAD[case]
+    with pytest.raises(InputError) as error:
+        Settings.from_mapping(settings(**change))
+    assert error.value.field == key
+    assert words in str(error.value)
+
+
+def test_budget_sets_the_generations():
+    checked = validate_settings({"parameters": {"global_coupling": [0.1, 1.0]}, "budget": 20,
+                                 "population": 6})
+    assert checked["generations"] == 3  # whole generations only: 18 of the 20 candidates
+
+
+@pytest.mark.parametrize("case", ["unknown free parameter", "zero budget",
+                                  "population above the budget"])
+def test_the_command_fails_with_one_line_and_writes_nothing(case, problem_files, tmp_path):
+    change, key, _ = BAD[case]
+    connectome, empirical = problem_files
+    out = tmp_path / "optimise" / "jobs" / "job-0.csv"
+    done = subprocess.run(
+        [*CLI, "optimise", "--settings", json.dumps(settings(**change)), "--connectome",
+         str(connectome), "--empirical", str(empirical), "--job", "0", "--out", str(out)],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and f"[{key}]" in lines[0]
+    assert not (tmp_path / "optimise").exists()
