@@ -27,7 +27,7 @@ SECTIONS = {
     "simulation": {"transient_s": 10.0, "duration_s": 60.0, "seed": 42, "target": "numba",
                    "threads": 1},
     "monitors": {"bold": {"preset": "friston2003", "tr": 0.72, "dt_s": 0.001}},
-    "sweep": {"table": {}},
+    "sweep": {"speed": 1.0},  # the optimiser proposes its own rows: a one-point sweep
     "bold": {"transient_s": 10.0, "detrend": True, "bandpass": [0.01, 0.1], "zscore": True,
              "gsr": False, "fcd": None},
 }

@@ -50,7 +50,8 @@ class Settings:
         self.optimise = validate_settings(mapping["optimise"])
         self.bold = validate_postprocess(mapping.get("bold") or {}, prefix="bold")
         sections = {key: mapping[key] for key in SECTIONS if key in mapping}
-        sections.setdefault("sweep", {"table": {}})
+        # the optimiser proposes its own rows; the shard sections want a sweep: one point
+        sections.setdefault("sweep", {"speed": 1.0})
         self.simulate = SimulateSettings.from_sections(sections)
         model = self.simulate.model.load()
         check_bounds(self.optimise["parameters"], model, self.simulate.coupling.load())
