@@ -64,3 +64,24 @@ def test_bad_regional_settings_name_their_key():
         study({"w_p": {"form": "scaled", "maps": {"myelin": MYELIN}, "labels": LABELS}},
               {"w_p.myelin": [2.0]}).kernel_params({"w_p.myelin": np.array([2.0])}, REGIONS)
     assert error.value.field == "sweep.w_p" and "range [0, 2]" in str(error.value)
+
+
+def test_fic_is_solved_per_simulation_from_its_own_row():
+    from brainsweep.dsl import load_coupling, load_model
+    from brainsweep.fic import fic_inhibition
+
+    settings = study({"w_p": {"form": "scaled", "maps": {"myelin": MYELIN}, "labels": LABELS},
+                      "J_i": {"form": "fic"}},
+                     {"G": [1.0, 2.0], "w_p.myelin": [0.0, 0.1]})
+    assert settings.kernel.spec().regional == ("w_p", "J_i")
+    weights = np.random.default_rng(2).uniform(0, 1, (100, 100))
+    np.fill_diagonal(weights, 0.0)
+    grid = settings.grid.build()
+    params = settings.kernel_params(grid.as_params(np.arange(grid.size)), REGIONS, weights)
+    assert params["J_i"].shape == (4, 100)
+    model, coupling = load_model("rww_exc_inh"), load_coupling("linear")
+    row = {**model.defaults, **{f"coupling.{k}": v for k, v in coupling.defaults.items()},
+           "G": 2.0, "w_p": params["w_p"][3]}
+    np.testing.assert_array_equal(params["J_i"][3],
+                                  fic_inhibition(model, coupling, weights, row))
+    assert not np.array_equal(params["J_i"][2], params["J_i"][3])  # the map moved J_i

@@ -101,7 +101,7 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
     regions = [str(label) for label in conn["labels"]] if "labels" in conn else \
         [f"region-{i:03d}" for i in range(conn["weights"].shape[0])]
     # regional parameters become (S, N) tables here, from their base values and coefficients
-    params = parsed.kernel_params(grid.as_params(rows), regions)
+    params = parsed.kernel_params(grid.as_params(rows), regions, conn["weights"])
     result = simulate(
         conn, model,
         target=target,

@@ -89,6 +89,8 @@ class ModelSettings:
         out = {}
         for name, how in self.regional.items():
             where = f"model.regional.{name}"
+            if how["form"] == "fic":
+                continue  # solved per simulation from the others (SimulateSettings)
             if name not in model.parameter_names:
                 raise InputError(f"{name!r} is not a parameter of {model.name}: "
                                  f"{list(model.parameter_names)}", field=where)
@@ -364,9 +366,11 @@ class SimulateSettings:
         return {axis for axis in self.grid.axes
                 if axis.split(".", 1)[0] in self.model.regional and "." in axis}
 
-    def kernel_params(self, params: Mapping[str, np.ndarray], regions) -> dict[str, Any]:
+    def kernel_params(self, params: Mapping[str, np.ndarray], regions,
+                      weights: np.ndarray | None = None) -> dict[str, Any]:
         """The sweep's rows as ``simulate.run`` params: each regional parameter an (S, N)
-        table made from its base value and coefficients, the coefficients removed."""
+        table made from its base value and coefficients, the coefficients removed; a ``fic``
+        parameter solved per simulation from the others and the connectome's ``weights``."""
         regional = self.model.regional_parameters(regions)
         coefficients = self.coefficient_axes()
         unknown = sorted(axis for axis in coefficients if axis not in
@@ -384,7 +388,36 @@ class SimulateSettings:
                                    (n_sims,))
             out[name] = how.values(base, {c: params[c] for c in how.coefficient_names
                                           if c in params})
+        fic = [name for name, how in self.model.regional.items() if how["form"] == "fic"]
+        if fic:
+            out.update(self._feedback_inhibition(out, fic, n_sims, weights))
         return out
+
+    def _feedback_inhibition(self, params: Mapping[str, Any], names, n_sims: int,
+                             weights: np.ndarray | None) -> dict[str, np.ndarray]:
+        """(S, N) J_i per simulation, each from its own row of the other parameters."""
+        from brainsweep.fic import fic_inhibition
+        from brainsweep.simulate.run import parameter_table, split_regional
+
+        if names != ["J_i"]:
+            raise InputError(f"form fic solves J_i (rww_exc_inh) only, not {names}",
+                             field=f"model.regional.{names[0]}")
+        if weights is None:
+            raise InputError("feedback inhibition control needs the connectome's weights",
+                             field="model.regional.J_i")
+        spec = self.kernel.spec()
+        scalar, regional = split_regional({k: v for k, v in params.items() if k != "J_i"})
+        table = parameter_table(spec, {**scalar, **{k: v.mean(axis=1)
+                                                    for k, v in regional.items()}})
+        table = np.broadcast_to(table, (n_sims, table.shape[1]))
+        target = float(self.model.regional["J_i"].get("target_rate", 3.0))
+        solved = np.empty((n_sims, weights.shape[0]))
+        for s in range(n_sims):
+            row = dict(zip(spec.parameter_names, table[s], strict=True))
+            row.update({k: v[min(s, len(v) - 1)] for k, v in regional.items()})
+            solved[s] = fic_inhibition(spec.model, spec.coupling, np.asarray(weights), row,
+                                       target_rate=target)
+        return {"J_i": solved}
 
     def shard_plan(self, weights: np.ndarray, lengths: np.ndarray, rows: np.ndarray):
         """The :class:`~brainsweep.network.plan.ShardPlan` of the grid rows ``rows``.
