@@ -80,6 +80,14 @@ class ModelSettings:
                    coupling_terms=None if terms is None else tuple(terms),
                    regional=_frozen(section.get("regional", {})))
 
+    def regional_files(self) -> list[str]:
+        """Every file the regional parameters read (maps, groups, labels), for the rules."""
+        files = []
+        for how in self.regional.values():
+            files += list((how.get("maps") or {}).values())
+            files += [how[key] for key in ("groups", "labels") if how.get(key)]
+        return sorted(set(files))
+
     def regional_parameters(self, regions) -> dict[str, Any]:
         """name -> :class:`~brainsweep.maps.RegionalParameter` for the connectome's region
         labels ``regions``: maps read, checked against the labels and z-scored."""
