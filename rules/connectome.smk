@@ -36,6 +36,15 @@ rule build_connectome:
 rule build_empirical:
     input:
         config["empirical"]["source"],
+        # format fc: the held-out FCs, the FCD values and the labels file
+        [
+            *config["empirical"].get("held_out", {}).values(),
+            *[
+                config["empirical"][key]
+                for key in ("fcd", "labels")
+                if config["empirical"].get(key)
+            ],
+        ],
         # its regions are checked against the connectome's, label by label
         connectome=f"{CONNECTOME}.npz",
     output:

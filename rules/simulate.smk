@@ -4,6 +4,8 @@ rule simulate_shard:
     input:
         connectome=f"{CONNECTOME}.npz",
         kernel=KERNEL,
+        # the maps, group and label files of the regional parameters (model.regional)
+        regional=SETTINGS.simulate.model.regional_files(),
     output:
         npz="results/sims/{study}/shard-{shard}.npz",
         sidecar="results/sims/{study}/shard-{shard}.npz.json",
@@ -27,6 +29,8 @@ rule simulate_shard:
             "backends",
             "codegen",
             "dsl",
+            "maps",
+            "fic",
             "rng.py",
             "io.py",
         ),

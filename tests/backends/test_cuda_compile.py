@@ -82,6 +82,21 @@ def test_every_model_compiles_with_nvcc(tmp_path: Path):
     compile_all(jobs, tmp_path)
 
 
+def test_regional_parameters_compile_with_nvcc(tmp_path: Path):
+    """Kernels reading parameters per region: one, two (one of them read by the BOLD drive's
+    auxiliaries), float32 and float64."""
+    drive = model_variant("rww", RATE_DRIVEN_BOLD, tmp_path)
+    cases = {"montbrio-eta": ("montbrio", ("eta",), "linear"),
+             "rww_exc_inh-w_p-J_i": ("rww_exc_inh", ("w_p", "J_i"), "linear"),
+             "rww-rate-drive-w": (drive, ("w",), "linear")}
+    jobs = {f"{name}-{dtype}": codegen.generate(
+                codegen.kernel_spec(model, coupling=coupling, dtype=dtype, regional=regional),
+                target="cuda")
+            for name, (model, regional, coupling) in cases.items()
+            for dtype in ("float32", "float64")}
+    compile_all(jobs, tmp_path)
+
+
 def test_float32_uses_single_precision_math():
     single = codegen.generate("montbrio", target="cuda", dtype="float32")
     double = codegen.generate("montbrio", target="cuda", dtype="float64")
@@ -91,9 +106,11 @@ def test_float32_uses_single_precision_math():
     assert re.search(r"\b\d+\.\d+f\b", single) and not re.search(r"\b\d+\.\d+f\b", double)
 
 
-def test_prepared_call_types_match_the_kernel_signatures():
+@pytest.mark.parametrize("regional", [(), ("eta",)], ids=["homogeneous", "regional"])
+def test_prepared_call_types_match_the_kernel_signatures(regional):
     """The C heads rendered from the signature table parse back to the host's type codes."""
-    source = codegen.generate("montbrio", target="cuda", dtype="float32")
+    spec = codegen.kernel_spec("montbrio", dtype="float32", regional=regional)
+    source = codegen.generate(spec, target="cuda")
     spell = {"int": "i", "uint32": "I", "double": "d"}
     for kernel in KERNELS:
         signature = re.search(rf"KERNEL void {kernel}\((.*?)\)\s*{{", source, re.S).group(1)
@@ -101,9 +118,11 @@ def test_prepared_call_types_match_the_kernel_signatures():
         for parameter in signature.split(","):
             words = parameter.replace("const", "").split()
             codes += "P" if "*" in parameter else spell[words[-2]]
-        assert codes == prepared_types(kernel), kernel
+        assert codes == prepared_types(kernel, bool(regional)), kernel
     assert prepared_types("initialise_shard") == "ii" + "P" * 11
-    assert prepared_types("simulate_shard") == "iiiii" + "P" * 10 + "dPIPiiiiPd" + "P" * 9
+    table = "P" * (11 if regional else 10)  # the regional table follows params
+    assert prepared_types("simulate_shard", bool(regional)) == (
+        "iiiii" + table + "dPIPiiiiPd" + "P" * 9)
 
 
 def test_both_languages_render_the_same_kernels():

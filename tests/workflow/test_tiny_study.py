@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from brainsweep.study.schema import fill_defaults
+
 SNAKEMAKE = shutil.which("snakemake")
 pytestmark = pytest.mark.skipif(SNAKEMAKE is None, reason="snakemake is not installed")
 FIGURES = ("heatmap_fc_corr_speed_global_coupling.png", "fc_comparison.png",
@@ -99,7 +101,8 @@ def test_rerun_has_nothing_to_do(tiny_run, repo_root):
 
 
 # the model keys the schema fills in when a study leaves them out
-MODEL_DEFAULTS = {"parameters": {}, "noise": {}, "initial": {}, "coupling_terms": None}
+MODEL_DEFAULTS = {"parameters": {}, "noise": {}, "initial": {}, "coupling_terms": None,
+                  "regional": {}}
 
 
 def kernel_model_settings(dry_run_output: str) -> dict | None:
@@ -127,7 +130,9 @@ def test_dry_run_of_every_study_config(workdir, repo_root, study):
     assert result.returncode == 0, f"{config.name}: {output[-3000:]}"
     written = yaml.safe_load(config.read_text())
     if "model" in written:
-        assert kernel_model_settings(output) == {**MODEL_DEFAULTS, **written["model"]}, study
+        # the schema fills the defaults of what the study wrote (a regional entry's keys)
+        expected = fill_defaults(written)["model"]
+        assert kernel_model_settings(output) == {**MODEL_DEFAULTS, **expected}, study
 
 
 def test_config_failing_the_schema_is_refused(workdir, repo_root, tmp_path):

@@ -69,7 +69,9 @@ def simulate_one(
     ----------
     params
         A value for every column of ``spec.parameter_names`` (model parameters,
-        ``coupling.<name>`` and ``speed``).
+        ``coupling.<name>`` and ``speed``). A model parameter may be an ``(N,)`` array, one
+        value per region; every expression is evaluated over all nodes at once, so it
+        broadcasts like the state.
     initial
         ``(V, N)`` initial state, also the history before t = 0.
     noise
@@ -85,7 +87,8 @@ def simulate_one(
     x = np.array(initial, dtype=np.float64)
     history = {name: np.repeat(x[state_names.index(name)][None, :], horizon, axis=0)
                for name in cvars}
-    model_params = {name: params[name] for name in model.parameter_names}
+    model_params = {name: _per_node(params[name], n_nodes, name)
+                    for name in model.parameter_names}
     coupling_params = {name: params[f"coupling.{name}"] for name in coupling.parameter_names}
     columns = np.arange(n_nodes)
 
@@ -182,3 +185,14 @@ def simulate_one(
             if done % bold_period == 0:
                 bold[done // bold_period - 1] = bold_signal(hemo, balloon)
     return ReferenceResult(raw=raw, tavg=tavg, bold=bold, diverged=False)
+
+
+def _per_node(value, n_nodes: int, name: str):
+    """A scalar parameter as it is, a regional one as an (N,) float64 array."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return float(array)
+    if array.shape != (n_nodes,):
+        raise ValueError(f"parameter {name!r} must be a scalar or ({n_nodes},), "
+                         f"got {array.shape}")
+    return array

@@ -53,6 +53,10 @@ class ShardInputs:
     dt_bold_s: float  # seconds per balloon step
     parameter_names: tuple[str, ...]  # the columns of params, by name
     plan: Any = None  # ShardPlan | None (network.plan, imported by the targets that use it)
+    # (S, R, N) float64: the values per node of the spec's regional parameters
+    # (KernelSpec.regional, row r for its r-th name); None for a homogeneous kernel. The
+    # parameter table's column of a regional parameter holds its mean over the nodes.
+    regional: np.ndarray | None = None
 
     def column(self, name: str) -> np.ndarray:
         """The (S,) values of the parameter column ``name``."""

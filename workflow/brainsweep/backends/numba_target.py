@@ -71,8 +71,10 @@ class NumbaTarget(Target):
         module = load_module(source)
         # the one delay rule, on the host: a matrix per distinct speed of the shard
         delays, delay_set = delay_tables(inputs.lengths, inputs.speeds, inputs.dt)
+        regional = () if not spec.regional else (
+            np.ascontiguousarray(inputs.regional, dtype=np.float64),)
         args = (
-            np.ascontiguousarray(inputs.params, dtype=np.float64),
+            np.ascontiguousarray(inputs.params, dtype=np.float64), *regional,
             np.ascontiguousarray(inputs.weights, dtype=np.float64),
             delays, delay_set,
             float(inputs.dt), int(inputs.n_steps),

@@ -33,6 +33,8 @@ def spec_hash(spec: KernelSpec, target_name: str) -> str:
         digest.update(b"\0")
     if spec.history_dtype is not None:  # absent by default: default hashes stay as they were
         digest.update(f"history_dtype={spec.history_dtype}".encode())
+    if spec.regional:  # likewise: a homogeneous kernel's hash does not change
+        digest.update(f"regional={','.join(spec.regional)}".encode())
     return digest.hexdigest()[:16]
 
 

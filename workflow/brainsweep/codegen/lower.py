@@ -25,7 +25,12 @@ class KernelContext:
     integrator: str
     n_stages: int
     stochastic: bool
-    params: tuple[dict, ...]  # {name, var, index}
+    params: tuple[dict, ...]  # {name, var, index}: every parameter, scalar or regional
+    # {name, var, index, row}: the model parameters read per node from the regional table
+    # (row: the parameter's row in it); empty for a homogeneous kernel, whose source is then
+    # the one of before regional parameters existed
+    regional_params: tuple[dict, ...]
+    scalar_params: tuple[dict, ...]  # the params read once per simulation
     states: tuple[dict, ...]  # {name, var, index, derivative, lower, upper}
     auxiliaries: tuple[dict, ...]  # {var, expr}: those the derivatives read, in order
     terms: tuple[dict, ...]  # {name, var, cvar, state, pre, pre_reads_target, post, gx, xj}
@@ -64,6 +69,9 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
         params.append({"name": f"coupling.{name}", "var": var,
                        "index": len(model.parameter_names) + offset})
     speed_index = len(params)
+    regional_params = [{**p, "row": row} for row, p in
+                       enumerate(p for p in params if p["name"] in spec.regional)]
+    scalar_params = [p for p in params if p["name"] not in spec.regional]
 
     for state in model.states:
         names[state.name] = f"s_{state.name}"
@@ -108,7 +116,9 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
     return KernelContext(
         model_name=model.name, source=model.source, dtype=spec.dtype,
         integrator=spec.integrator, n_stages=INTEGRATORS[spec.integrator][0],
-        stochastic=spec.stochastic, params=tuple(params), states=tuple(states),
+        stochastic=spec.stochastic, params=tuple(params),
+        regional_params=tuple(regional_params), scalar_params=tuple(scalar_params),
+        states=tuple(states),
         auxiliaries=tuple(auxiliaries), terms=tuple(terms), cvars=tuple(cvars),
         speed_index=speed_index, bold_drive=render(drive),
         bold_terms=tuple(t for t in terms if t["name"] in terms_needed),

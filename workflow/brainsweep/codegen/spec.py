@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from brainsweep.dsl import Coupling, Model, load_coupling, load_model
 from brainsweep.errors import InputError
 
-__all__ = ["DEFAULT_COUPLING", "HISTORY_DTYPES", "INTEGRATORS", "KernelSpec", "kernel_spec"]
+__all__ = ["DEFAULT_COUPLING", "HISTORY_DTYPES", "INTEGRATORS", "KernelSpec", "kernel_spec",
+           "regional_names"]
 
 # name -> (stages of dfun per step, has a stochastic form). Stochastic forms add TVB's
 # additive noise sqrt(2 D dt) z; the coupling is held fixed over each step, as TVB does.
@@ -25,6 +26,9 @@ class KernelSpec:
 
     ``history_dtype`` is None when the delay history is stored in the kernel's ``dtype``
     (every target), or a narrower storage type of :data:`HISTORY_DTYPES` (the GPU targets).
+    ``regional`` names the model parameters the kernel reads per region (a table
+    ``[simulation][parameter][node]`` beside the scalar parameter table), in the model's
+    parameter order; empty (the default) gives the kernels of a homogeneous model unchanged.
     """
 
     model: Model
@@ -33,6 +37,7 @@ class KernelSpec:
     stochastic: bool = True
     dtype: str = "float64"
     history_dtype: str | None = None
+    regional: tuple[str, ...] = ()
 
     @property
     def history_storage(self) -> str:
@@ -50,13 +55,15 @@ DEFAULT_COUPLING = "linear"
 
 
 def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: bool = True,
-                dtype: str = "float64", history_dtype: str | None = None) -> KernelSpec:
+                dtype: str = "float64", history_dtype: str | None = None,
+                regional=()) -> KernelSpec:
     """Build and check a :class:`KernelSpec` from names or objects.
 
     ``coupling=None`` takes the coupling the model's own file declares (a RateML LEMS file's
     coupling type), else ``"linear"``. ``history_dtype`` None or equal to ``dtype`` stores the
     delay history in the kernel's type (the spec is then the default one); ``"float16"``
-    stores it in half precision (CUDA and OpenCL targets only).
+    stores it in half precision (CUDA and OpenCL targets only). ``regional``: model
+    parameter names given per region (any order; kept in the model's parameter order).
     """
     model = load_model(model)
     if coupling is None:
@@ -78,4 +85,16 @@ def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: b
     if not model.coupling_terms:
         raise InputError(f"model {model.name} declares no coupling_terms", source=model.source)
     return KernelSpec(model=model, coupling=coupling, integrator=integrator,
-                      stochastic=bool(stochastic), dtype=dtype, history_dtype=history_dtype)
+                      stochastic=bool(stochastic), dtype=dtype, history_dtype=history_dtype,
+                      regional=regional_names(model, regional))
+
+
+def regional_names(model: Model, names) -> tuple[str, ...]:
+    """``names`` checked against the model's parameters, in the model's parameter order."""
+    names = set(names)
+    unknown = sorted(names - set(model.parameter_names))
+    if unknown:
+        raise InputError(f"only model parameters can be given per region; {unknown} is not "
+                         f"one of {model.name}'s {list(model.parameter_names)}",
+                         field="regional")
+    return tuple(name for name in model.parameter_names if name in names)

@@ -44,6 +44,8 @@ def read_matrix_file(path: str | os.PathLike, *, field: str = "weights",
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 key = next((k for k in keys if k in data.files), None)
+                if key is None and data.files == ["arr_0"]:
+                    key = "arr_0"  # one unnamed array (np.savez's default name): that one
                 if key is None:
                     raise InputError(f"none of the arrays {list(keys)} found; the file holds "
                                      f"{sorted(data.files)}", source=source, field=field)

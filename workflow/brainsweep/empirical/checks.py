@@ -17,7 +17,7 @@ from brainsweep.study.schema import property_defaults
 __all__ = ["EMPIRICAL_DEFAULTS", "FORMATS", "GROUP_RULES", "LAYOUTS", "group_fc",
            "validate_settings"]
 
-FORMATS = ("auto", "hcp", "mat", "npy", "csv", "tsv", "nifti", "simulated")
+FORMATS = ("auto", "hcp", "mat", "npy", "csv", "tsv", "nifti", "simulated", "fc")
 LAYOUTS = ("auto", "time-node", "node-time")
 #: ``mean``: element-wise mean of the subjects' correlations. ``fisher-z``: mean of
 #: ``arctanh(r)``, mapped back with ``tanh`` (less biased towards zero for strong correlations).
@@ -98,6 +98,21 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     out["regions"] = {"preset": preset, "drop": list(drop)}
     if out["name"] is not None and not isinstance(out["name"], str):
         raise InputError(f"expected a string, got {out['name']!r}", field="empirical.name")
+    held_out = out["held_out"] if out["held_out"] is not None else {}
+    if not isinstance(held_out, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str | os.PathLike) for k, v in held_out.items()):
+        raise InputError(f"expected {{name: FC file}}, got {held_out!r}",
+                         field="empirical.held_out")
+    given = [key for key in ("held_out", "fcd", "labels") if out[key]]
+    if given and out["format"] != "fc":
+        key = given[0]
+        raise InputError(f"{key} applies to format: fc (FC given as matrices), not to "
+                         f"{out['format']!r}", field=f"empirical.{key}")
+    out["held_out"] = {k: os.fspath(v) for k, v in held_out.items()}
+    for key in ("fcd", "labels"):
+        if out[key] is not None and not isinstance(out[key], str | os.PathLike):
+            raise InputError(f"expected a file path or null, got {out[key]!r}",
+                             field=f"empirical.{key}")
     out["source"] = os.fspath(out["source"])
     if out["parcellation"] is not None:
         out["parcellation"] = os.fspath(out["parcellation"])

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from brainsweep.empirical.checks import FORMATS, LAYOUTS
+from brainsweep.empirical.fc_files import read_array
 from brainsweep.errors import InputError
 
 __all__ = ["Timeseries", "load_timeseries", "simulated_truth"]
@@ -165,6 +166,9 @@ def _read_matrix(path: Path, fmt: str, layout: str) -> tuple[np.ndarray, str, li
     labels = None
     if fmt == "mat":
         matrix, field = _read_mat(path, None)
+    elif fmt == "npy" and path.suffix.lower() == ".npz":
+        # one unnamed array in an .npz (np.savez's arr_0), as resources/hcp-schaefer100 has
+        matrix, field = read_array(path, field="empirical.source"), "array"
     elif fmt == "npy":
         try:
             matrix, field = np.load(path, allow_pickle=False), "array"

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from brainsweep import bold
+from brainsweep.connectome.labels import read_labels
 from brainsweep.empirical.checks import group_fc, validate_settings
+from brainsweep.empirical.fc_files import load_fc_matrices
 from brainsweep.empirical.readers import _detect_format, _stem, load_timeseries, simulated_truth
 from brainsweep.errors import InputError
 from brainsweep.io import provenance, save_npz
@@ -109,6 +111,8 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
     started = time.perf_counter()
     options = validate_settings(settings)
     source = options["source"]
+    if options["format"] == "fc":
+        return _run_fc(options, out, started)
     series = load_timeseries(
         source,
         fmt=options["format"],
@@ -230,6 +234,46 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
         seconds=round(time.perf_counter() - started, 3),
     )
     return save_npz(_output_path(out, options), arrays, record)
+
+
+def _run_fc(options: Mapping[str, Any], out: str | os.PathLike, started: float) -> Path:
+    """``format: fc``: group FC matrices as given (the target first, then the held-out)."""
+    name = options["name"] or _stem(Path(options["source"]))
+    found = load_fc_matrices(options["source"], held_out=options["held_out"],
+                             fcd=options["fcd"], name=name)
+    n_regions = found.fc.shape[1]
+    keep = select_regions(n_regions, preset=options["regions"]["preset"],
+                          drop=options["regions"]["drop"], source=options["source"])
+    fc = found.fc[:, keep][:, :, keep]
+    labels = [f"region_{i:03d}" for i in keep]
+    if options["labels"] is not None:
+        all_labels, _ = read_labels(options["labels"])
+        if len(all_labels) != n_regions:
+            raise InputError(f"{len(all_labels)} labels for an FC of {n_regions} regions",
+                             source=options["labels"], field="empirical.labels")
+        labels = [all_labels[i] for i in keep]
+    offsets = np.zeros(len(found.names) + 1, dtype=np.int64)
+    offsets[1:] = found.fcd_values.size  # the target's FCD; the held-out groups have none
+    arrays = {
+        "fc_subjects": fc,
+        "fc_group": fc[0],  # the target alone: held-out groups are scored, never fitted
+        "fcd_values": found.fcd_values.astype(np.float32),
+        "fcd_offsets": offsets,
+        "tr": np.float64(options["tr"] if options["tr"] is not None else np.nan),
+        "subject_ids": np.array(found.names, dtype=str),
+        "labels": np.array(labels, dtype=str),
+        "region_indices": keep,
+        "n_samples": np.zeros(len(found.names), dtype=np.int64),
+        "group_rule": np.array("target"),
+        "postprocess_json": np.array(json.dumps(options["postprocess"], sort_keys=True)),
+    }
+    inputs = {key: path for key, path in found.files.items()}
+    if options["labels"] is not None:
+        inputs["labels"] = options["labels"]
+    record = provenance(inputs=inputs, config=options, stage="empirical", group_rule="target",
+                        n_subjects=len(found.names), n_regions=int(keep.size),
+                        seconds=round(time.perf_counter() - started, 3))
+    return save_npz(_output_path(out, {**options, "name": name}), arrays, record)
 
 
 def _resolve_tr(

@@ -64,6 +64,8 @@ class ShardPlan:
     ----------
     n_sims, n_nodes, n_states, n_cvars, n_params
         Shard size, network size, state and coupled variables, kernel parameter columns.
+    n_regional
+        Parameters given per region (``KernelSpec.regional``): N doubles each per simulation.
     n_connections
         Connections read each step (non-zero weights).
     real_bytes, history_bytes
@@ -93,6 +95,7 @@ class ShardPlan:
     group_first: np.ndarray
     group_size: np.ndarray
     group_horizon: np.ndarray
+    n_regional: int = 0  # parameters given per region: an (N,) double table each
 
     @property
     def horizon(self) -> int:
@@ -116,6 +119,7 @@ class ShardPlan:
         return (v * n * r  # state
                 + self.n_cvars * horizon * n * self.history_bytes  # delay history
                 + self.n_params * 8  # parameters, double
+                + self.n_regional * n * 8  # per-region parameters, double
                 + _PER_SIM_INTS * 4
                 + v * n * r + n * r  # temporal-average and BOLD-drive running sums
                 + _HEMO_VALUES * n * 8  # balloon state, double
@@ -202,6 +206,7 @@ def plan_shard(
     frames: tuple[int, int, int] = (0, 0, 0),
     device_bytes: int | None = None,
     device: str = "the device",
+    n_regional: int = 0,
 ) -> ShardPlan:
     """Plan one shard: order by speed, size each speed group's history, count the bytes.
 
@@ -221,6 +226,8 @@ def plan_shard(
         The kernel's real type and the history's storage type (default: ``dtype``).
     frames
         ``(raw, tavg, bold)`` output samples per simulation.
+    n_regional
+        Parameters the kernel reads per region (``len(KernelSpec.regional)``).
     device_bytes
         If given, refuse with :class:`~brainsweep.errors.PlanError` a plan that does not fit.
 
@@ -255,6 +262,7 @@ def plan_shard(
         group_first=group_first.astype(np.int64), group_size=group_size.astype(np.int64),
         group_horizon=np.array([delay_horizon(weights, lengths, v, dt) for v in group_speeds],
                                dtype=np.int64),
+        n_regional=int(n_regional),
     )
     if device_bytes is not None:
         plan.check_fits(device_bytes, device)

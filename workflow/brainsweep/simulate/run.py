@@ -16,7 +16,7 @@ from brainsweep.errors import InputError
 from brainsweep.monitors.balloon import BalloonParameters, balloon_preset
 
 __all__ = ["SimulationResult", "check_kernel_source", "embedded_spec_hash", "parameter_table",
-           "run", "steps_per"]
+           "regional_table", "run", "split_regional", "steps_per"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class SimulationResult:
     bold_period_s: float
     target: str
     timings: dict[str, float] = field(default_factory=dict)
+    # (S, R, N): the values per region of the parameters named regional_names, if any
+    regional: np.ndarray | None = None
+    regional_names: tuple[str, ...] = ()
 
 
 def steps_per(period: float, dt: float, *, what: str) -> int:
@@ -85,6 +88,43 @@ def parameter_table(spec: KernelSpec, params: Mapping[str, float | Sequence[floa
     return table
 
 
+def split_regional(params: Mapping[str, object]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Separate the parameters given per region (2-D values) from the scalar sweeps.
+
+    A 1-D list is one value per simulation, as always; a 2-D array is one value per region:
+    ``(1, N)`` for every simulation of the run, ``(S, N)`` one row per simulation.
+    """
+    scalar, regional = {}, {}
+    for name, values in params.items():
+        array = np.asarray(values, dtype=np.float64) if not isinstance(values, str) else None
+        if array is not None and array.ndim == 2:
+            regional[name] = array
+        else:
+            scalar[name] = values
+    return scalar, regional
+
+
+def regional_table(spec: KernelSpec, regional: Mapping[str, np.ndarray], *, n_sims: int,
+                   n_nodes: int) -> np.ndarray | None:
+    """The (S, R, N) table of the spec's regional parameters (row r: ``spec.regional[r]``).
+
+    Each value is ``(1, N)`` (the same regions for every simulation) or ``(S, N)``.
+    """
+    if not spec.regional:
+        return None
+    table = np.empty((n_sims, len(spec.regional), n_nodes))
+    for row, name in enumerate(spec.regional):
+        values = regional[name]
+        if values.shape[1] != n_nodes or values.shape[0] not in (1, n_sims):
+            raise InputError(f"a per-region value must be (1, N) or (S, N) = (1 or {n_sims}, "
+                             f"{n_nodes}), got {values.shape}", field=f"params.{name}")
+        if not np.all(np.isfinite(values)):
+            raise InputError("per-region values must be finite numbers",
+                             field=f"params.{name}")
+        table[:, row] = values
+    return table
+
+
 def run(
     conn,
     model,
@@ -125,7 +165,11 @@ def run(
     dt
         Integration step in the model's time unit (ms for the shipped models).
     params
-        Parameter name → value or list of values (one per simulation).
+        Parameter name → value or list of values (one per simulation). A model parameter
+        may be given per region as a 2-D array: ``(1, N)``, the same for every simulation,
+        or ``(S, N)``, one row per simulation (``vector[None, :]`` for one ``(N,)``
+        vector). The kernel then reads it per node; parameters given as scalars stay
+        scalars in the kernel.
     coupling
         A shipped coupling name or a :class:`~brainsweep.dsl.Coupling`. None: the coupling
         the model's own file declares (a RateML LEMS file's), else ``"linear"``.
@@ -181,8 +225,9 @@ def run(
         raise InputError("tract lengths must be non-negative", field="lengths")
     n_nodes = weights.shape[0]
 
+    scalar_params, regional_params = split_regional(params or {})
     base = kernel_spec(model, coupling=coupling, integrator=integrator, stochastic=False,
-                       dtype=dtype, history_dtype=history_dtype)
+                       dtype=dtype, history_dtype=history_dtype, regional=regional_params)
     model_obj = base.model.with_noise(**noise) if noise else base.model
     noise_d = np.array([s.noise for s in model_obj.states], dtype=np.float64)
     if np.any(noise_d < 0):
@@ -190,9 +235,14 @@ def run(
     if stochastic is None:
         stochastic = bool(np.any(noise_d > 0))
     spec = kernel_spec(model_obj, coupling=base.coupling, integrator=integrator,
-                       stochastic=stochastic, dtype=dtype, history_dtype=history_dtype)
-    table = parameter_table(spec, params or {})
+                       stochastic=stochastic, dtype=dtype, history_dtype=history_dtype,
+                       regional=base.regional)
+    # a regional parameter's column holds its mean over the regions (what a table of
+    # results shows); the kernel reads its per-node values from the regional table
+    table = parameter_table(spec, {**scalar_params, **{
+        name: values.mean(axis=1) for name, values in regional_params.items()}})
     n_sims = table.shape[0]
+    regional = regional_table(spec, regional_params, n_sims=n_sims, n_nodes=n_nodes)
     indices = np.arange(n_sims, dtype=np.int64) if sim_index is None else np.asarray(
         sim_index, dtype=np.int64)
     if indices.shape != (n_sims,):
@@ -239,7 +289,7 @@ def run(
         tavg_period=int(tavg_period) if "tavg" in monitors else 0,
         bold_period=bold_period, bold_substeps=bold_substeps,
         balloon=balloon.as_array(), dt_bold_s=bold_substeps * dt_s,
-        parameter_names=spec.parameter_names, plan=plan,
+        parameter_names=spec.parameter_names, plan=plan, regional=regional,
     )
     impl = get_target(target)
     if kernel_source is None:
@@ -256,6 +306,7 @@ def run(
         parameter_names=spec.parameter_names, parameters=table, sim_index=indices, dt=float(dt),
         raw_period=inputs.raw_period, tavg_period=inputs.tavg_period,
         bold_period_s=float(bold_period_s), target=impl.name, timings=timings,
+        regional=regional, regional_names=spec.regional,
     )
 
 

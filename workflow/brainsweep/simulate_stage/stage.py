@@ -98,12 +98,16 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
     need = host_memory(plan, concurrent=threads, history_slots=every_tract)
 
     n_steps = parsed.n_steps(model.time_unit_s)
+    regions = [str(label) for label in conn["labels"]] if "labels" in conn else \
+        [f"region-{i:03d}" for i in range(conn["weights"].shape[0])]
+    # regional parameters become (S, N) tables here, from their base values and coefficients
+    params = parsed.kernel_params(grid.as_params(rows), regions, conn["weights"])
     result = simulate(
         conn, model,
         target=target,
         dt=integrator.dt,
         n_steps=n_steps,
-        params=grid.as_params(rows),
+        params=params,
         integrator=integrator.method,
         coupling=coupling,
         stochastic=integrator.stochastic,
@@ -120,7 +124,12 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         plan=plan,  # planned once, above
         kernel_source=source,  # the kernel rule's file, checked above; None: generated
     )
+    regional = {} if result.regional is None else {
+        # each simulation's per-region values, for the record (and a later fit of maps)
+        "regional_names": np.array(result.regional_names),
+        "regional_values": result.regional.astype(np.float32)}
     arrays = {
+        **regional,
         "param_names": np.array(grid.names),
         "param_values": grid.values[rows],
         "sim_index": rows,

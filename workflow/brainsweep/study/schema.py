@@ -55,6 +55,12 @@ def _fill(value: Any, node: Mapping[str, Any]) -> Any:
             value[key] = copy.deepcopy(sub["default"])
         if key in value:
             value[key] = _fill(value[key], sub)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, Mapping):  # Snakemake fills the entries of a name -> object map too
+        known = node.get("properties") or {}
+        for key in value:
+            if key not in known:
+                value[key] = _fill(value[key], extra)
     return value
 
 

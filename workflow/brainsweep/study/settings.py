@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -76,6 +76,8 @@ class ModelSettings:
     noise: Mapping[str, float]
     initial: Mapping[str, float]
     coupling_terms: tuple[str, ...] | None
+    # name -> {form, maps, groups, labels, zscore}: the parameters given per region
+    regional: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> ModelSettings:
@@ -83,7 +85,52 @@ class ModelSettings:
         return cls(name=str(section["name"]), parameters=_frozen(section.get("parameters", {})),
                    noise=_frozen(section.get("noise", {})),
                    initial=_frozen(section.get("initial", {})),
-                   coupling_terms=None if terms is None else tuple(terms))
+                   coupling_terms=None if terms is None else tuple(terms),
+                   regional=_frozen(section.get("regional", {})))
+
+    def regional_files(self) -> list[str]:
+        """Every file the regional parameters read (maps, groups, labels), for the rules."""
+        files = []
+        for how in self.regional.values():
+            files += list((how.get("maps") or {}).values())
+            files += [how[key] for key in ("groups", "labels") if how.get(key)]
+        return sorted(set(files))
+
+    def regional_parameters(self, regions) -> dict[str, Any]:
+        """name -> :class:`~brainsweep.maps.RegionalParameter` for the connectome's region
+        labels ``regions``: maps read, checked against the labels and z-scored."""
+        from brainsweep.maps import RegionalParameter, read_groups, read_map, zscore
+
+        model = self.load()
+        out = {}
+        for name, how in self.regional.items():
+            where = f"model.regional.{name}"
+            if how["form"] == "fic":
+                continue  # solved per simulation from the others (SimulateSettings)
+            if name not in model.parameter_names:
+                raise InputError(f"{name!r} is not a parameter of {model.name}: "
+                                 f"{list(model.parameter_names)}", field=where)
+            maps = {key: read_map(path, regions, labels=how.get("labels"),
+                                  field=f"{where}.maps.{key}")
+                    for key, path in (how.get("maps") or {}).items()}
+            if how.get("zscore", True):
+                maps = {key: zscore(values) for key, values in maps.items()}
+            groups, group_names = None, ()
+            if how["form"] == "groups":
+                if not how.get("groups"):
+                    raise InputError("form groups needs a groups file", field=f"{where}.groups")
+                groups, group_names = read_groups(how["groups"], regions,
+                                                  labels=how.get("labels"),
+                                                  field=f"{where}.groups")
+            elif not maps:
+                raise InputError(f"form {how['form']} needs at least one map",
+                                 field=f"{where}.maps")
+            out[name] = RegionalParameter(
+                name=name, form=how["form"],
+                maps=np.stack(list(maps.values())) if maps else np.zeros((0, len(regions))),
+                map_names=tuple(maps), groups=groups, group_names=group_names,
+                bounds=model.parameter(name).range, regions=tuple(regions))
+        return out
 
     def load(self):
         """The :class:`~brainsweep.dsl.Model` with the study's settings applied."""
@@ -261,7 +308,8 @@ class KernelSettings:
             spec = kernel_spec(self.model.load(), coupling=self.coupling.load(),
                                integrator=self.integrator.method,
                                stochastic=self.integrator.stochastic,
-                               dtype=self.integrator.dtype, history_dtype=self.history_dtype)
+                               dtype=self.integrator.dtype, history_dtype=self.history_dtype,
+                               regional=tuple(self.model.regional))
             if target is not None:
                 check_history_storage(spec, target)
         except InputError as error:  # name the config key, not the Python argument
@@ -353,6 +401,64 @@ class SimulateSettings:
                              field="simulation.duration_s")
         return int(steps)
 
+    def coefficient_axes(self) -> set[str]:
+        """Sweep axes that are coefficients of regional parameters (``<name>.<part>``)."""
+        return {axis for axis in self.grid.axes
+                if axis.split(".", 1)[0] in self.model.regional and "." in axis}
+
+    def kernel_params(self, params: Mapping[str, np.ndarray], regions,
+                      weights: np.ndarray | None = None) -> dict[str, Any]:
+        """The sweep's rows as ``simulate.run`` params: each regional parameter an (S, N)
+        table made from its base value and coefficients, the coefficients removed; a ``fic``
+        parameter solved per simulation from the others and the connectome's ``weights``."""
+        regional = self.model.regional_parameters(regions)
+        coefficients = self.coefficient_axes()
+        unknown = sorted(axis for axis in coefficients if axis not in
+                         {c for p in regional.values() for c in p.coefficient_names})
+        if unknown:
+            name = unknown[0].split(".", 1)[0]
+            raise InputError(f"{unknown[0]!r} is none of {name}'s coefficients "
+                             f"{list(regional[name].coefficient_names)}",
+                             field=f"sweep.{unknown[0]}")
+        out = {name: values for name, values in params.items() if name not in coefficients}
+        n_sims = max((np.size(v) for v in params.values()), default=1)
+        defaults = self.model.load().defaults
+        for name, how in regional.items():
+            base = np.broadcast_to(np.asarray(out.get(name, defaults[name]), dtype=np.float64),
+                                   (n_sims,))
+            out[name] = how.values(base, {c: params[c] for c in how.coefficient_names
+                                          if c in params})
+        fic = [name for name, how in self.model.regional.items() if how["form"] == "fic"]
+        if fic:
+            out.update(self._feedback_inhibition(out, fic, n_sims, weights))
+        return out
+
+    def _feedback_inhibition(self, params: Mapping[str, Any], names, n_sims: int,
+                             weights: np.ndarray | None) -> dict[str, np.ndarray]:
+        """(S, N) J_i per simulation, each from its own row of the other parameters."""
+        from brainsweep.fic import fic_inhibition
+        from brainsweep.simulate.run import parameter_table, split_regional
+
+        if names != ["J_i"]:
+            raise InputError(f"form fic solves J_i (rww_exc_inh) only, not {names}",
+                             field=f"model.regional.{names[0]}")
+        if weights is None:
+            raise InputError("feedback inhibition control needs the connectome's weights",
+                             field="model.regional.J_i")
+        spec = self.kernel.spec()
+        scalar, regional = split_regional({k: v for k, v in params.items() if k != "J_i"})
+        table = parameter_table(spec, {**scalar, **{k: v.mean(axis=1)
+                                                    for k, v in regional.items()}})
+        table = np.broadcast_to(table, (n_sims, table.shape[1]))
+        target = float(self.model.regional["J_i"].get("target_rate", 3.0))
+        solved = np.empty((n_sims, weights.shape[0]))
+        for s in range(n_sims):
+            row = dict(zip(spec.parameter_names, table[s], strict=True))
+            row.update({k: v[min(s, len(v) - 1)] for k, v in regional.items()})
+            solved[s] = fic_inhibition(spec.model, spec.coupling, np.asarray(weights), row,
+                                       target_rate=target)
+        return {"J_i": solved}
+
     def shard_plan(self, weights: np.ndarray, lengths: np.ndarray, rows: np.ndarray):
         """The :class:`~brainsweep.network.plan.ShardPlan` of the grid rows ``rows``.
 
@@ -364,8 +470,11 @@ class SimulateSettings:
 
         spec = self.kernel.spec()
         grid = self.grid.build()
+        coefficients = self.coefficient_axes()  # they shape the regional tables, not columns
+        params = {name: values for name, values in grid.as_params(np.asarray(rows)).items()
+                  if name not in coefficients}
         try:
-            table = parameter_table(spec, grid.as_params(np.asarray(rows)))
+            table = parameter_table(spec, params)
         except InputError as error:  # name the config key, not the Python argument
             field = (error.field or "").removeprefix("params")
             message = str(error).removeprefix(f"[{error.field}]: ")
@@ -380,7 +489,7 @@ class SimulateSettings:
                           n_cvars=len(model.coupled_states), n_params=table.shape[1],
                           sim_index=np.asarray(rows), dtype=spec.dtype,
                           history_dtype=spec.history_storage,
-                          frames=(0, 0, n_steps // bold_period))
+                          frames=(0, 0, n_steps // bold_period), n_regional=len(spec.regional))
 
 
 @dataclass(frozen=True)

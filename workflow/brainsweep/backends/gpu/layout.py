@@ -62,6 +62,7 @@ class DeviceShard:
     history_real: np.dtype  # the history's storage type: real, or float16 (history_dtype)
     plan: ShardPlan
     params: np.ndarray  # (P, S) float64
+    regional: np.ndarray  # (R, N, S) float64: the spec's regional parameters (R = 0: none)
     row_start: np.ndarray  # (N + 1,) int32: node i's connections row_start[i]..[i + 1] - 1
     sources: np.ndarray  # (K,) int32: source node of each non-zero weight
     weights: np.ndarray  # (K,) real: the non-zero weights, ascending source per target
@@ -126,14 +127,26 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
         plan = plan_shard(weights, inputs.lengths, inputs.speeds, dt=inputs.dt,
                           n_states=len(spec.model.states), n_cvars=len(spec.model.coupled_states),
                           n_params=n_params, sim_index=inputs.sim_index, dtype=spec.dtype,
-                          history_dtype=spec.history_storage, frames=counts)
-    elif ((plan.n_sims, plan.n_nodes, plan.frames) != (n_sims, n_nodes, counts)
+                          history_dtype=spec.history_storage, frames=counts,
+                          n_regional=len(spec.regional))
+    elif ((plan.n_sims, plan.n_nodes, plan.frames, plan.n_regional)
+          != (n_sims, n_nodes, counts, len(spec.regional))
           or not np.array_equal(plan.sim_index, inputs.sim_index[plan.order])
           or not np.array_equal(plan.speeds, inputs.speeds[plan.order])):
         raise InputError(f"the shard's plan ({plan.n_sims} simulations, frames {plan.frames}) "
                          f"was made for other inputs ({n_sims} simulations, frames {counts})",
                          field="plan")
     order = plan.order
+    regional = np.zeros((0, n_nodes, n_sims))
+    if spec.regional:
+        if inputs.regional is None or inputs.regional.shape != (n_sims, len(spec.regional),
+                                                                 n_nodes):
+            got = None if inputs.regional is None else inputs.regional.shape
+            raise InputError(f"the kernel reads {list(spec.regional)} per region: the "
+                             f"regional table must be (S, R, N) = "
+                             f"{(n_sims, len(spec.regional), n_nodes)}, got {got}",
+                             field="regional")
+        regional = np.asarray(inputs.regional, dtype=np.float64)[order].transpose(1, 2, 0)
     delays, _ = delay_tables(inputs.lengths, plan.group_speeds, inputs.dt)
     row_start, sources, flat = connection_lists(weights)
     if plan.horizon * n_nodes >= 2**31:  # the kernels index (slot, node) rows in 32 bits
@@ -145,6 +158,7 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
         horizon=plan.horizon, frames_raw=counts[0], frames_tavg=counts[1],
         frames_bold=counts[2], real=real, history_real=history_real, plan=plan,
         params=np.ascontiguousarray(np.asarray(inputs.params, dtype=np.float64)[order].T),
+        regional=np.ascontiguousarray(regional),
         row_start=row_start, sources=sources,
         weights=np.ascontiguousarray(weights.reshape(-1)[flat].astype(real)),
         delays=np.ascontiguousarray(delays.reshape(delays.shape[0], -1)[:, flat]),

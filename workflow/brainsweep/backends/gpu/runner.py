@@ -41,8 +41,9 @@ class GpuDevice(Protocol):
     def free_bytes(self) -> int:
         """Device memory a shard may use."""
 
-    def compile(self, source: str) -> None:
-        """Build ``source`` (cached per process); its kernels are then launched by name."""
+    def compile(self, source: str, regional: bool = False) -> None:
+        """Build ``source`` (cached per process); its kernels are then launched by name.
+        ``regional``: its step kernel takes the regional table (``signatures.kernel_table``)."""
 
     def upload(self, array: np.ndarray) -> Any:
         """A device copy of ``array`` (an empty one still gets a buffer)."""
@@ -76,9 +77,11 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
     shard = layout_shard(spec, inputs)
     with opened as gpu:
         shard.check_fits(gpu.free_bytes(), gpu.description)
-        gpu.compile(source)
+        regional = bool(spec.regional)  # the step kernel then takes the regional table
+        gpu.compile(source, regional)
         compiled = time.perf_counter()
-        buffers = {name: gpu.upload(getattr(shard, name)) for name in UPLOADED}
+        uploaded = (*UPLOADED, "regional") if regional else UPLOADED
+        buffers = {name: gpu.upload(getattr(shard, name)) for name in uploaded}
         buffers.update({name: gpu.alloc(shape, dtype)
                         for name, (shape, dtype) in device_arrays(shard).items()})
         scalars = {"n_sims": shard.n_sims, "n_nodes": shard.n_nodes,
@@ -94,7 +97,7 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
         for begin, end in launch_chunks(inputs.n_steps):
             scalars.update(step_begin=begin, step_end=end)
             gpu.launch("simulate_shard", threads, SIM_LANES * parts,
-                       arguments("simulate_shard", buffers, scalars))
+                       arguments("simulate_shard", buffers, scalars, regional))
             if report is not None:
                 gpu.finish()
                 report.update(shard.n_sims * end)

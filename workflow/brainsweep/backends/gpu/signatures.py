@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNELS", "arguments", "c_parameters", "is_array", "prepared_types"]
+__all__ = ["KERNELS", "arguments", "c_parameters", "is_array", "kernel_table",
+           "prepared_types"]
 
 _GROUP_TABLES = [("delay_set", "const int*"), ("group_first", "const int*"),
                  ("group_size", "const int*"), ("group_horizon", "const int*"),
@@ -53,6 +54,22 @@ KERNELS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# The step kernel of a spec with regional parameters (KernelSpec.regional) reads them from
+# one more array, after params; a homogeneous kernel's parameter list stays as it was.
+_REGIONAL = ("regional", "const double*")
+
+
+def kernel_table(regional: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """:data:`KERNELS`, with the ``regional`` table in the step kernel when ``regional``."""
+    if not regional:
+        return KERNELS
+    table = dict(KERNELS)
+    step = list(table["simulate_shard"])
+    step.insert(step.index(("params", "const double*")) + 1, _REGIONAL)
+    table["simulate_shard"] = step
+    return table
+
+
 # Scalar kinds: NumPy type (what OpenCL's set_args takes) and pycuda's struct code.
 _SCALARS = {"int": (np.int32, "i"), "uint32": (np.uint32, "I"), "double": (np.float64, "d")}
 
@@ -68,21 +85,24 @@ def _c_parameter(name: str, kind: str) -> str:
     return f"GLOBAL {kind[:-1]} *RESTRICT {name}"  # no two arguments alias
 
 
-def c_parameters(kernel: str) -> list[str]:
+def c_parameters(kernel: str, regional: bool = False) -> list[str]:
     """The C parameters of ``kernel``: ``const int n_sims``, ``GLOBAL real *RESTRICT state``."""
-    return [_c_parameter(name, kind) for name, kind in KERNELS[kernel]]
+    return [_c_parameter(name, kind) for name, kind in kernel_table(regional)[kernel]]
 
 
-def prepared_types(kernel: str) -> str:
+def prepared_types(kernel: str, regional: bool = False) -> str:
     """pycuda's prepared-call type string of ``kernel`` (``P`` for every array)."""
-    return "".join("P" if is_array(kind) else _SCALARS[kind][1] for _, kind in KERNELS[kernel])
+    return "".join("P" if is_array(kind) else _SCALARS[kind][1]
+                   for _, kind in kernel_table(regional)[kernel])
 
 
-def arguments(kernel: str, buffers: Mapping[str, Any], scalars: Mapping[str, Any]) -> list:
+def arguments(kernel: str, buffers: Mapping[str, Any], scalars: Mapping[str, Any],
+              regional: bool = False) -> list:
     """``kernel``'s arguments in order: arrays from ``buffers``, scalars from ``scalars``
-    (converted to their kind's NumPy type). A name that is missing is a KeyError naming it."""
+    (converted to their kind's NumPy type). A name that is missing is a KeyError naming it.
+    ``regional``: the kernel was generated with regional parameters (:func:`kernel_table`)."""
     out = []
-    for name, kind in KERNELS[kernel]:
+    for name, kind in kernel_table(regional)[kernel]:
         if is_array(kind):
             out.append(buffers[name])
         else:

@@ -39,7 +39,8 @@ class GpuTarget(Target):
         ``connection_batch`` and ``kernel_parameters`` (the C parameter lists)."""
         return {"language": self.language, "fn": dict(self.renderer(dtype=spec.dtype).functions),
                 "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
-                "kernel_parameters": {name: c_parameters(name) for name in KERNELS}}
+                "kernel_parameters": {name: c_parameters(name, bool(spec.regional))
+                                      for name in KERNELS}}
 
     @abstractmethod
     def open_device(self, device: str | None) -> AbstractContextManager[GpuDevice]:
