@@ -65,3 +65,21 @@ def test_the_command_fails_with_one_line_and_writes_nothing(case, problem_files,
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and f"[{key}]" in lines[0]
     assert not (tmp_path / "optimise").exists()
+
+
+def test_random_search_draws_within_the_box_and_repeats(problem_files, tmp_path):
+    """Optuna's random sampler (the baseline): candidates inside the bounds (a log axis
+    among them), and the same draws from the same seed in a fresh storage."""
+    import pandas as pd
+
+    from brainsweep.optimise.stage import run_job
+
+    connectome, empirical = problem_files
+    box = {"global_coupling": [0.3, 1.0], "speed": {"low": 1.0, "high": 16.0, "log": True}}
+    runs = [pd.read_csv(run_job(settings(method="random", parameters=box, budget=4,
+                                         population=4, seeds=1), connectome, empirical, 0,
+                                tmp_path / str(k) / "jobs" / "job-0.csv"))
+            for k in range(2)]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    assert runs[0]["global_coupling"].between(0.3, 1.0).all()
+    assert runs[0]["speed"].between(1.0, 16.0).all()

@@ -138,6 +138,10 @@ def plot_parameters(best: pd.DataFrame, names: Sequence[str],
         figure.colorbar(image, ax=ax, label="objective")
         ax.set_xlim(bounds[x]["low"], bounds[x]["high"])
         ax.set_ylim(bounds[y]["low"], bounds[y]["high"])
+        if bounds[x]["log"]:
+            ax.set_xscale("log")
+        if bounds[y]["log"]:
+            ax.set_yscale("log")
         ax.set_xlabel(x)
         ax.set_ylabel(y)
     figure.suptitle(f"fitted parameters across {len(fitted)} subject(s)", fontsize="medium")
