@@ -162,7 +162,7 @@ def _tune_inhibition(parsed: SimulateSettings, conn: Mapping[str, np.ndarray],
                      params: dict[str, Any], target: str):
     """J_i adjusted by simulation (``model.regional.J_i.tune``), or None when not asked."""
     how = parsed.model.regional.get("J_i")
-    if how is None or how.get("form") != "fic" or not how.get("tune"):
+    if how is None or how.get("form") != "fic" or how.get("tune") is None:
         return None
     from brainsweep.fic import tune_inhibition
 
