@@ -45,6 +45,12 @@ def test_target_first_then_held_out(tmp_path):
     assert path.with_name(path.name + ".json").exists()
 
 
+def test_fc_matrices_keep_all_their_regions_by_default(tmp_path):
+    options = settings()
+    del options["regions"]  # not the schema's AAL2 preset: the matrix's own regions
+    assert np.load(run_stage(options, tmp_path))["fc_group"].shape == (100, 100)
+
+
 def test_region_selection_applies_to_every_matrix(tmp_path):
     data = np.load(run_stage(settings(regions={"preset": None, "drop": [0, 99]}), tmp_path))
     assert data["fc_subjects"].shape == (2, 98, 98)

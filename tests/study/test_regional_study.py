@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,35 @@ def test_fic_is_solved_per_simulation_from_its_own_row():
     np.testing.assert_array_equal(params["J_i"][3],
                                   fic_inhibition(model, coupling, weights, row))
     assert not np.array_equal(params["J_i"][2], params["J_i"][3])  # the map moved J_i
+
+
+def test_fic_tuning_settings_reach_the_shard_stage(tmp_path):
+    """model.regional.J_i.tune: the shard stage tunes J_i by simulation before the run and
+    records the rounds; the shard's J_i are the tuned ones, not the steady state's."""
+    from brainsweep import connectome
+    from brainsweep.simulate_stage.stage import run_stage
+
+    folder = DATA / "hcp" / "sc" / "100206"
+    conn = connectome.preprocess(connectome.load({
+        "weights": str(folder / "ctx_parc-schaefer-100_desc-strength.npz"),
+        "lengths": str(folder / "ctx_parc-schaefer-100_desc-length.npz"),
+        "labels": LABELS}, "matrix"), normalise="max")
+    conn.save(tmp_path / "conn.npz")
+    config = {
+        "study": "tune", "connectome": {"name": "c", "source": "x"},
+        "empirical": {"name": "e", "source": "x"},
+        "model": {"name": "rww_exc_inh", "noise": {"S_e": 1e-4, "S_i": 1e-4},
+                  "regional": {"J_i": {"form": "fic",
+                                       "tune": {"rounds": 2, "warmup_s": 0.5}}}},
+        "coupling": {"name": "linear", "parameters": {"a": 0.02}},
+        "integration": {"dt": 0.5}, "simulation": {"duration_s": 1.44, "transient_s": 0.0,
+                                                   "threads": 1},
+        "sweep": {"G": [2.0]}, "shards": {"count": 1}}
+    settings = load_study(config, validate=True).simulate
+    out = run_stage(settings.as_dict(), tmp_path / "conn.npz", 0, tmp_path / "shard.npz")
+    record = json.loads(out.with_name(out.name + ".json").read_text())
+    assert record["fic_tuning"]["rounds"] == 2
+    with np.load(out) as data:
+        tuned = data["regional_values"][0, 0]
+    steady = settings.kernel_params({"G": np.array([2.0])}, REGIONS, conn.weights)["J_i"][0]
+    assert not np.allclose(tuned, steady, rtol=1e-6)

@@ -49,8 +49,9 @@ def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     simulated = out["format"] == "simulated" or (
         out["format"] == "auto" and str(out["source"]).lower().endswith(".npz")
     )
-    if simulated and "regions" not in settings:
-        out["regions"] = {"preset": None, "drop": []}  # a simulation has the model's regions
+    if (simulated or out["format"] == "fc") and "regions" not in settings:
+        # a simulation has the model's regions, an FC matrix its own: no AAL2 preset
+        out["regions"] = {"preset": None, "drop": []}
     if not isinstance(out["source"], str | os.PathLike) or not os.fspath(out["source"]):
         raise InputError("expected the path of the BOLD data", field="empirical.source")
     for key, choices in (("format", FORMATS), ("layout", LAYOUTS), ("group", GROUP_RULES),

@@ -102,6 +102,9 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         [f"region-{i:03d}" for i in range(conn["weights"].shape[0])]
     # regional parameters become (S, N) tables here, from their base values and coefficients
     params = parsed.kernel_params(grid.as_params(rows), regions, conn["weights"])
+    tuned = _tune_inhibition(parsed, conn, params, target)
+    if tuned is not None:
+        params["J_i"] = tuned.j_i
     result = simulate(
         conn, model,
         target=target,
@@ -144,6 +147,8 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         seed=sim.seed, target=result.target, kernel=None if kernel is None else str(kernel),
         device=sim.device or platform.processor() or platform.machine(),
         n_steps=n_steps, kernel_columns=list(result.parameter_names),
+        fic_tuning=None if tuned is None else {"rounds": tuned.rounds,
+                                               "worst_rate_error_hz": list(tuned.worst)},
         n_diverged=int(result.diverged.sum()), timings=result.timings,
         threads=os.environ.get("NUMBA_NUM_THREADS"),
         plan={"history_slots": plan.horizon, "speed_groups": plan.n_groups,
@@ -151,6 +156,25 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
               "memory_limit_bytes": limits},
     )
     return save_npz(out, arrays, record)
+
+
+def _tune_inhibition(parsed: SimulateSettings, conn: Mapping[str, np.ndarray],
+                     params: dict[str, Any], target: str):
+    """J_i adjusted by simulation (``model.regional.J_i.tune``), or None when not asked."""
+    how = parsed.model.regional.get("J_i")
+    if how is None or how.get("form") != "fic" or how.get("tune") is None:
+        return None
+    from brainsweep.fic import tune_inhibition
+
+    tune = how["tune"]
+    spec = parsed.kernel.spec(target=target)
+    return tune_inhibition(
+        conn, spec, {name: values for name, values in params.items() if name != "J_i"},
+        params["J_i"], target_rate=float(how.get("target_rate", 3.0)),
+        warmup_s=float(tune.get("warmup_s", 4.0)), dt=parsed.integrator.dt,
+        seed=parsed.simulation.seed, rounds=int(tune.get("rounds", 10)),
+        eta=float(tune.get("eta", 0.1)), tolerance_hz=float(tune.get("tolerance_hz", 0.05)),
+        target=target, device=parsed.simulation.device)
 
 
 Settings = SimulateSettings  # the stage's settings type (brainsweep.study)
