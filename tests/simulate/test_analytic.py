@@ -2,7 +2,7 @@
 
 (a) Linear decay x' = -x / tau: each integrator's global error at a fixed time shrinks with its
     order when dt is halved (euler 2x, heun 4x, rk4 16x).
-(b) Two Kuramoto oscillators, phase difference phi = theta_2 - theta_1. With the kuramoto
+(b) Two Kuramoto oscillators, phase difference phi = theta_2 - theta_1. With the kuramoto_mean_field
     coupling (a / N sum_j w_ij sin(theta_j - theta_i), N = 2, w = [[0, 1], [1, 0]]) it obeys
     phi' = d_omega - a sin(phi): identical oscillators lock with
     tan(phi / 2) = tan(phi_0 / 2) exp(-a t); different ones lock at arcsin(d_omega / a) above
@@ -92,7 +92,8 @@ def test_linear_decay_converges_with_the_integrators_order(decay_model, integrat
 def kuramoto_phases(model, *, theta0, a, dt=0.05, n_steps=4000, omega=None, integrator="rk4"):
     initial = np.array([theta0]) if omega is None else np.array([theta0, omega])
     out = simulate.run(pair(), model, dt=dt, n_steps=n_steps, integrator=integrator,
-                       coupling="kuramoto", params={"global_coupling": a}, stochastic=False,
+                       coupling="kuramoto_mean_field", params={"global_coupling": a},
+                       stochastic=False,
                        monitors=("raw",), initial_state=initial)
     theta = out.raw[0, :, 0, :]
     times = dt * np.arange(1, n_steps + 1)
