@@ -99,3 +99,11 @@ def test_the_tvb_benchmark_maps_every_tvb_coupling_to_a_shipped_one():
     assert set(script.BRAINSWEEP_COUPLING) == tvb_classes
     assert set(script.BRAINSWEEP_COUPLING.values()) <= set(list_couplings())
     assert {note.coupling for _, _, note in script.COUPLINGS} == tvb_classes
+
+
+def test_the_config_schema_offers_every_shipped_coupling():
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+    names = schema["properties"]["coupling"]["properties"]["name"]["enum"]
+    assert sorted(names) == list_couplings()
