@@ -1,11 +1,11 @@
 """Neural mass model descriptions: YAML files → immutable :class:`Model` objects.
 
 A model is data: parameters (default, unit, range, description), state variables (initial
-value, bounds, noise), derivatives as expressions, the coupling terms (which state variable's
-delayed values each reads), auxiliaries (named intermediate expressions) and the observables
-(``bold``: what drives the BOLD monitor, which may read auxiliaries and coupling terms; the
-temporal average records every state variable). See ``kernels/models/montbrio.yaml`` for a
-documented example.
+value, bounds, noise), derivatives as expressions, the coupling terms (the state variable, or
+the list of them, whose delayed values each reads), auxiliaries (named intermediate
+expressions) and the observables (``bold``: what drives the BOLD monitor, which may read
+auxiliaries and coupling terms; the temporal average records every state variable). See
+``kernels/models/montbrio.yaml`` for a documented example.
 """
 
 from __future__ import annotations
