@@ -75,7 +75,7 @@ def kuramoto(args) -> None:
     grid = bench.bench_grid(n_sims)
     initial = np.random.default_rng(5).uniform(0.0, 2 * np.pi, (n_sims, 1, n_nodes))
     tavg_period = 400  # 40 ms: 100 frames of the phase
-    options = dict(target=args.target, dt=0.1, integrator="euler", coupling="kuramoto",
+    options = dict(target=args.target, dt=0.1, integrator="euler", coupling="kuramoto_mean_field",
                    stochastic=True, noise={"theta": bench.NOISE_D}, seed=5,
                    monitors=("tavg", "bold"), tavg_period=tavg_period, bold_period_s=0.72,
                    bold_dt_s=1e-3, n_steps=args.steps, params=grid, initial_state=initial)

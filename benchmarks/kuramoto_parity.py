@@ -35,7 +35,7 @@ def main() -> int:
     conn = connectome.load(bench._CONNECTOME)
     grid = bench.bench_grid(32)
     initial = np.random.default_rng(1).uniform(0, 2 * np.pi, (32, 1, 68))
-    options = dict(dt=0.1, integrator="euler", coupling="kuramoto", stochastic=True,
+    options = dict(dt=0.1, integrator="euler", coupling="kuramoto_mean_field", stochastic=True,
                    noise={"theta": bench.NOISE_D}, seed=3, monitors=("raw", "bold"),
                    bold_period_s=0.02, bold_dt_s=1e-3, n_steps=args.steps, params=grid,
                    initial_state=initial)

@@ -36,7 +36,7 @@ class Case:
     """How one model is exercised: TVB's usual coupling and step, parameters that make the
     network input matter, and the horizon."""
 
-    coupling: str | None
+    coupling: object  # a coupling name, a Coupling, or None (the model file's own)
     dt: float
     n_steps: int = 2000
     params: dict = field(default_factory=dict)
@@ -45,7 +45,8 @@ class Case:
 
 CASES: dict[str, Case] = {
     "montbrio": Case("linear", dt=0.01, n_steps=4000, params={"global_coupling": 0.5}),
-    "kuramoto": Case("kuramoto", dt=0.1, params={"global_coupling": 2.0}, perturbation=1.0),
+    # TVB simulator's kuramoto (a, not a / N): 0.1 is the a / N = 2.0 / 20 that this case ran
+    "kuramoto": Case("kuramoto", dt=0.1, params={"global_coupling": 0.1}, perturbation=1.0),
     "generic2d": Case("linear", dt=0.1, n_steps=3000, params={"global_coupling": 0.05}),
     "rww": Case("linear", dt=0.1, params={"global_coupling": 0.5}),
     "rww_exc_inh": Case("linear", dt=0.1, params={"global_coupling": 0.5}),
@@ -60,6 +61,54 @@ CASES: dict[str, Case] = {
     "larter_breakspear": Case("hyperbolic_tangent", dt=0.1, n_steps=700,
                               params={"coupling.a": 0.5, "coupling.sigma": 0.65}),
 }
+
+# Every coupling function of kernels/couplings.yaml that CASES does not already run, on a
+# model it suits: key -> (model, case). Jansen-Rit's term lists [y1, y2], so the couplings that
+# read two variables of the source run on it; its y1 is about 15 mV, so the gains are set for
+# the sigmoids not to saturate. A custom coupling reading two variables of the source and two
+# of the target (x_i0, x_i1) is built in coupling_case().
+COUPLING_CASES: dict[str, tuple[str, Case]] = {
+    "scaling": ("generic2d", Case("scaling", dt=0.1, n_steps=3000,
+                                  params={"global_coupling": 0.05})),
+    "kuramoto_mean_field": ("kuramoto", Case("kuramoto_mean_field", dt=0.1,
+                                             params={"global_coupling": 20.0},
+                                             perturbation=1.0)),
+    "sigmoidal": ("wilson_cowan", Case("sigmoidal", dt=0.1,
+                                       params={"global_coupling": 1.0, "coupling.sigma": 1.0,
+                                               "P": 0.5})),
+    "sigmoidal_jansen_rit": ("jansen_rit", Case("sigmoidal_jansen_rit", dt=0.1,
+                                                params={"global_coupling": 10.0})),
+    "pre_sigmoidal": ("jansen_rit", Case("pre_sigmoidal", dt=0.1,
+                                         params={"global_coupling": 0.01, "coupling.G": 0.1,
+                                                 "coupling.theta": 15.0})),
+    "pre_sigmoidal_dynamic": ("jansen_rit", Case("pre_sigmoidal_dynamic", dt=0.1,
+                                                 params={"global_coupling": 0.01,
+                                                         "coupling.G": 0.1})),
+    "two_variable_difference": ("jansen_rit", Case("two_variable_difference", dt=0.1,
+                                                   params={"global_coupling": 0.0005})),
+}
+
+
+def coupling_case(key: str):
+    """(model, case) of COUPLING_CASES[key], its coupling loaded (or built, for the custom
+    two-variable difference ``a * sum_j w_ij ((x_j0 - x_i0) - (x_j1 - x_i1))``)."""
+    from brainsweep.dsl import load_coupling, load_model
+    from brainsweep.dsl.coupling import Coupling
+    from brainsweep.dsl.parse import parse_expression
+    from brainsweep.dsl.parts import COUPLING_INPUTS, Parameter
+
+    name, case = COUPLING_CASES[key]
+    if key == "two_variable_difference":
+        coupling = Coupling(
+            name=key, pre=parse_expression("(x_j0 - x_i0) - (x_j1 - x_i1)",
+                                           known=set(COUPLING_INPUTS)),
+            post=parse_expression("a * gx", known={"a", "gx"}),
+            parameters=(Parameter("a", 0.1),), global_parameter="a")
+    else:
+        coupling = load_coupling(case.coupling)
+    return load_model(name), Case(coupling, dt=case.dt, n_steps=case.n_steps,
+                                  params=case.params, perturbation=case.perturbation)
+
 
 # RateML's five files (resources/rateml-xml), run with the coupling the file declares
 # (coupling=None) and Euler, RateML's own integrator. epileptor.xml lacks TVB's factor x1 on

@@ -26,7 +26,14 @@ from brainsweep.backends.base import ShardInputs
 from brainsweep.backends.cuda_target import CudaTarget, collect_outputs, layout_shard
 from brainsweep.backends.gpu.signatures import KERNELS, prepared_types
 from brainsweep.network.delays import delay_tables
-from model_cases import CASES, RATE_DRIVEN_BOLD, RATEML_CASES, model_variant
+from model_cases import (
+    CASES,
+    COUPLING_CASES,
+    RATE_DRIVEN_BOLD,
+    RATEML_CASES,
+    coupling_case,
+    model_variant,
+)
 
 XML = Path(__file__).resolve().parents[2] / "resources" / "rateml-xml"
 VARIANTS = [(dtype, integrator, stochastic)
@@ -94,6 +101,19 @@ def test_regional_parameters_compile_with_nvcc(tmp_path: Path):
                 target="cuda")
             for name, (model, regional, coupling) in cases.items()
             for dtype in ("float32", "float64")}
+    compile_all(jobs, tmp_path)
+
+
+def test_every_coupling_compiles_with_nvcc(tmp_path: Path):
+    """Every coupling case (two-variable pre reads of source and target included), float32
+    and float64 deterministic heun, as the GPU tests run them."""
+    jobs = {}
+    for key in COUPLING_CASES:
+        model, case = coupling_case(key)
+        for dtype in ("float32", "float64"):
+            jobs[f"{key}-{dtype}"] = codegen.generate(model, target="cuda", dtype=dtype,
+                                                      coupling=case.coupling,
+                                                      integrator="heun", stochastic=False)
     compile_all(jobs, tmp_path)
 
 

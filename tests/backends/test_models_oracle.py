@@ -18,10 +18,11 @@ import pytest
 from brainsweep import simulate
 from brainsweep.backends.opencl_target import OpenCLTarget
 from brainsweep.codegen import kernel_spec
-from brainsweep.dsl import list_models, load_model
+from brainsweep.dsl import list_couplings, list_models, load_model
 from brainsweep.monitors.balloon import balloon_preset
 from model_cases import (
     CASES,
+    COUPLING_CASES,
     EPILEPTOR_NOISE,
     INTEGRATORS,
     N_REGIONS,
@@ -30,6 +31,7 @@ from model_cases import (
     RATE_WITHOUT_INPUT_BOLD,
     RTOL,
     Case,
+    coupling_case,
     initial_state,
     model_variant,
     relative_error,
@@ -180,3 +182,66 @@ def test_network_input_matters(network):
                          params={"global_coupling": g}, coupling="linear", stochastic=False,
                          monitors=("raw",), initial_state=initial).raw[0] for g in (0.0, 0.5)]
     assert relative_error(runs[1], runs[0]) > 1e-3
+
+
+def test_every_coupling_has_a_case():
+    covered = {case.coupling for case in CASES.values()} | set(COUPLING_CASES)
+    assert set(list_couplings()) <= covered
+
+
+@pytest.fixture(scope="module")
+def coupling_runs(network):
+    """``get(key, target)``: the raw heun trajectory of COUPLING_CASES[key], once per key."""
+    store: dict[tuple[str, str], np.ndarray] = {}
+
+    def get(key: str, target: str) -> np.ndarray:
+        if (key, target) not in store:
+            model, case = coupling_case(key)
+            initial = initial_state(model, N_REGIONS, case.perturbation, seed=len(key))
+            if target == "oracle":
+                ref = run_oracle(network, model, case, integrator="heun", initial=initial)
+                assert not ref.diverged
+                store[key, target] = ref.raw
+            else:
+                out = run_target(network, model, case, target=target, integrator="heun",
+                                 initial=initial)
+                assert not out.diverged[0]
+                store[key, target] = out.raw[0]
+        return store[key, target]
+
+    return get
+
+
+@pytest.mark.parametrize("key", sorted(COUPLING_CASES))
+def test_coupling_numba_matches_oracle(network, coupling_runs, key):
+    ref = coupling_runs(key, "oracle")
+    assert np.ptp(ref[:, 0, :], axis=0).max() > 1e-3
+    assert relative_error(coupling_runs(key, "numba"), ref) <= RTOL
+    # the network input matters: without it the trajectory differs
+    model, case = coupling_case(key)
+    uncoupled = Case(case.coupling, dt=case.dt, n_steps=case.n_steps,
+                     params={**case.params, "global_coupling": 0.0},
+                     perturbation=case.perturbation)
+    initial = initial_state(model, N_REGIONS, case.perturbation, seed=len(key))
+    alone = run_target(network, model, uncoupled, target="numba", integrator="heun",
+                       initial=initial).raw[0]
+    assert relative_error(alone, ref) > 1e-6
+
+
+@needs_opencl
+@pytest.mark.parametrize("key", sorted(COUPLING_CASES))
+def test_coupling_opencl_matches_oracle(coupling_runs, key):
+    assert relative_error(coupling_runs(key, "opencl"), coupling_runs(key, "oracle")) <= RTOL
+
+
+def test_two_variable_coupling_stores_both_and_one_variable_only_the_first():
+    """JansenRit lists [y1, y2]: SigmoidalJansenRit's history holds both, linear's only y1
+    (the kernel of a single-variable coupling is the one it was before terms could list more)."""
+    two = kernel_spec("jansen_rit", coupling="sigmoidal_jansen_rit")
+    one = kernel_spec("jansen_rit", coupling="linear")
+    assert two.model.coupled_states == ("y1", "y2") and one.model.coupled_states == ("y1",)
+
+
+def test_coupling_reading_more_variables_than_the_term_lists_is_refused():
+    with pytest.raises(Exception, match=r"montbrio\.yaml.*coupling_terms\..*reads 2 variables"):
+        kernel_spec("montbrio", coupling="sigmoidal_jansen_rit")

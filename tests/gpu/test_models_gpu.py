@@ -6,7 +6,8 @@ relative error ``‖out − ref‖ / ‖ref‖ ≤ 1e-9`` on 20 HCP regions with
 models run with heun and TVB's usual coupling, RateML's files unchanged (their own coupling,
 Euler as RateML integrates), plus a BOLD drive that reads auxiliaries and the coupling input,
 and stochastic Epileptor (six noisy variables, two Philox blocks; 31 dfun values)
-with the oracle's seed.
+with the oracle's seed, and every coupling case (tests/model_cases.py COUPLING_CASES: TVB's
+couplings that CASES does not run, and a coupling reading two variables of source and target).
 
 Run on a machine with an NVIDIA GPU: ``python -m pytest -m gpu -q tests/gpu``.
 """
@@ -21,6 +22,7 @@ from brainsweep.dsl import load_model
 from brainsweep.monitors.balloon import balloon_preset
 from model_cases import (
     CASES,
+    COUPLING_CASES,
     EPILEPTOR_NOISE,
     N_REGIONS,
     NOISY_EPILEPTOR,
@@ -28,6 +30,7 @@ from model_cases import (
     RATEML_CASES,
     RTOL,
     Case,
+    coupling_case,
     initial_state,
     model_variant,
     relative_error,
@@ -116,5 +119,18 @@ def test_same_seed_same_noisy_trajectory(request, network, oracle, target):
     out = run_target(network, model, case, target=target, integrator="heun", initial=initial,
                      device=device, stochastic=True, noise=EPILEPTOR_NOISE, seed=5,
                      sim_index=[3])
+    assert not out.diverged[0]
+    assert relative_error(out.raw[0], ref.raw) <= RTOL
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("key", sorted(COUPLING_CASES))
+def test_coupling_matches_oracle(request, network, oracle, key, target):
+    device = request.getfixturevalue(TARGETS[target])
+    model, case = coupling_case(key)
+    initial = initial_state(model, N_REGIONS, case.perturbation, seed=len(key))
+    ref = oracle(("coupling", key), model, case, "heun", initial)
+    out = run_target(network, model, case, target=target, integrator="heun", initial=initial,
+                     device=device)
     assert not out.diverged[0]
     assert relative_error(out.raw[0], ref.raw) <= RTOL

@@ -31,7 +31,7 @@ from brainsweep.simulate.grid import shard_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDIES = ("rateml-fig1", "rateml-fig2", "tvbhpc-fig2")
-KURAMOTO = {"label": "Kuramoto", "model": "kuramoto", "coupling": "kuramoto",
+KURAMOTO = {"label": "Kuramoto", "model": "kuramoto", "coupling": "kuramoto_mean_field",
             "noise": {"theta": 1e-3}, "global_coupling": [0.0, 2.0],
             "initial_uniform": [0.0, 6.283185307179586]}
 

@@ -2,11 +2,14 @@
 
 (a) Linear decay x' = -x / tau: each integrator's global error at a fixed time shrinks with its
     order when dt is halved (euler 2x, heun 4x, rk4 16x).
-(b) Two Kuramoto oscillators, phase difference phi = theta_2 - theta_1. With the kuramoto
+(b) Two Kuramoto oscillators, phase difference phi = theta_2 - theta_1. With the kuramoto_mean_field
     coupling (a / N sum_j w_ij sin(theta_j - theta_i), N = 2, w = [[0, 1], [1, 0]]) it obeys
     phi' = d_omega - a sin(phi): identical oscillators lock with
     tan(phi / 2) = tan(phi_0 / 2) exp(-a t); different ones lock at arcsin(d_omega / a) above
     the threshold a = |d_omega| and drift below it (at the mean rate sqrt(d_omega^2 - a^2)).
+    With TVB's simulator's kuramoto coupling (a, not a / N) it obeys phi' = d_omega - 2a sin(phi).
+(c) A linear model with a coupling that reads two variables of source and target
+    (closed form in the test's docstring).
 """
 
 from __future__ import annotations
@@ -89,10 +92,11 @@ def test_linear_decay_converges_with_the_integrators_order(decay_model, integrat
         assert ratio == pytest.approx(2.0**order, rel=0.1), (integrator, errors)
 
 
-def kuramoto_phases(model, *, theta0, a, dt=0.05, n_steps=4000, omega=None, integrator="rk4"):
+def kuramoto_phases(model, *, theta0, a, dt=0.05, n_steps=4000, omega=None, integrator="rk4",
+                    coupling="kuramoto_mean_field"):
     initial = np.array([theta0]) if omega is None else np.array([theta0, omega])
     out = simulate.run(pair(), model, dt=dt, n_steps=n_steps, integrator=integrator,
-                       coupling="kuramoto", params={"global_coupling": a}, stochastic=False,
+                       coupling=coupling, params={"global_coupling": a}, stochastic=False,
                        monitors=("raw",), initial_state=initial)
     theta = out.raw[0, :, 0, :]
     times = dt * np.arange(1, n_steps + 1)
@@ -114,6 +118,70 @@ def test_identical_kuramoto_oscillators_lock_as_predicted():
         expected = 2.0 * np.arctan(np.tan(phi0 / 2.0) * np.exp(-a * times))
         errors.append(np.max(np.abs(phi - expected)))
         assert abs(phi[-1]) < 1e-4  # locked: the phases coincide after 200 ms
+    assert errors[1] < 2e-3
+    assert errors[0] / errors[1] == pytest.approx(2.0, rel=0.1)
+
+
+def test_tvb_simulators_kuramoto_is_not_divided_by_n():
+    """TVB's simulator computes a sum_j w_ij sin(theta_j - theta_i) (its sparse path divides by
+    the number of coupled variables, 1): two identical oscillators lock twice as fast as with
+    the a / N form, phi' = -2 a sin(phi)."""
+    model = load_model("kuramoto")
+    phi0, a, dt, t_end = 2.0, 0.15, 0.025, 200.0
+    times, phi = kuramoto_phases(model, theta0=[0.0, phi0], a=a, dt=dt,
+                                 n_steps=round(t_end / dt), coupling="kuramoto")
+    expected = 2.0 * np.arctan(np.tan(phi0 / 2.0) * np.exp(-2.0 * a * times))
+    assert np.max(np.abs(phi - expected)) < 2e-3
+    a_over_n = 2.0 * np.arctan(np.tan(phi0 / 2.0) * np.exp(-a * times))
+    assert np.max(np.abs(phi - a_over_n)) > 0.1
+
+
+# A linear two-variable model for couplings whose pre reads two variables of the source and of
+# the target: u' = -u + c, v' = -v, with c = a sum_j w_ij ((u_j - u_i) - (v_j - v_i)).
+TWO_VARIABLE_DECAY = """\
+name: TwoVariableDecay
+parameters: {}
+state_variables:
+  u: {initial: 0.0}
+  v: {initial: 0.0}
+coupling_terms:
+  c: [u, v]
+derivatives:
+  u: -u + c
+  v: -v
+"""
+
+
+def test_two_variable_linear_coupling_follows_the_closed_form(tmp_path):
+    """Two nodes, w = [[0, 1], [1, 0]], no delay. With s = u_1 + u_2, d = u_1 - u_2 and
+    D = v_1 - v_2 = D_0 exp(-t): s' = -s, d' = -(1 + 2a) d + 2a D, so
+    s = s_0 exp(-t) and d = (d_0 - D_0) exp(-(1 + 2a) t) + D_0 exp(-t). The coupling is held
+    over a step, so the error is first order in dt; reading a wrong variable changes the limit."""
+    from brainsweep.dsl.coupling import Coupling
+    from brainsweep.dsl.parse import parse_expression
+    from brainsweep.dsl.parts import COUPLING_INPUTS, Parameter
+
+    coupling = Coupling(
+        name="two_variable_difference",
+        pre=parse_expression("(x_j0 - x_i0) - (x_j1 - x_i1)", known=set(COUPLING_INPUTS)),
+        post=parse_expression("a * gx", known={"a", "gx"}),
+        parameters=(Parameter("a", 0.0),), global_parameter="a")
+    model = load_model(write(tmp_path, "two_variable_decay", TWO_VARIABLE_DECAY))
+    a, t_end = 0.4, 3.0
+    start = np.array([[1.0, -0.5], [0.8, -0.6]])  # rows u, v; columns the two nodes
+    s0, d0, big_d0 = start[0].sum(), start[0, 0] - start[0, 1], start[1, 0] - start[1, 1]
+    errors = []
+    for dt in (0.01, 0.005):
+        n_steps = round(t_end / dt)
+        out = simulate.run(pair(), model, dt=dt, n_steps=n_steps, integrator="rk4",
+                           coupling=coupling, params={"global_coupling": a},
+                           stochastic=False, monitors=("raw",), initial_state=start)
+        u = out.raw[0, :, 0, :]
+        times = dt * np.arange(1, n_steps + 1)
+        s_exact = s0 * np.exp(-times)
+        d_exact = (d0 - big_d0) * np.exp(-(1 + 2 * a) * times) + big_d0 * np.exp(-times)
+        errors.append(max(np.max(np.abs(u.sum(axis=1) - s_exact)),
+                          np.max(np.abs(u[:, 0] - u[:, 1] - d_exact))))
     assert errors[1] < 2e-3
     assert errors[0] / errors[1] == pytest.approx(2.0, rel=0.1)
 

@@ -1,9 +1,9 @@
 """``brainsweep bench``: the sweep engine's fixed benchmark problem, timed, as a table.
 
-The problem (issue 5): Kuramoto with the ``kuramoto`` coupling on TVB's 68-region
-connectome, dt = 0.1 ms, stochastic Euler, float32, a grid of 16 conduction speeds from 1 to
-10 m/s times a range of global couplings, P simulations, 40 000 steps, BOLD sampled in the
-kernel. For each P the table gives
+The problem (issue 5): Kuramoto with the ``kuramoto_mean_field`` coupling (a / N, TVB-HPC's
+form) on TVB's 68-region connectome, dt = 0.1 ms, stochastic Euler, float32, a grid of 16
+conduction speeds from 1 to 10 m/s times a range of global couplings, P simulations, 40 000
+steps, BOLD sampled in the kernel. For each P the table gives
 
 * sim-steps/s — P × steps over the run time (generated, compiled and warmed up beforehand;
   uploads, every launch and the final synchronisation included, output copy excluded);
@@ -148,7 +148,7 @@ def run_bench(target: str, sizes: Sequence[int] = BENCH_SIZES, *, n_steps: int =
     floor = floor_bytes_per_sim_step(conn.weights, value_bytes=np.dtype(storage).itemsize)
     peak = bandwidth if bandwidth is not None else COPY_BANDWIDTH.get(target)
     bold_period_s = 0.72  # TR; 7200 steps of 0.1 ms
-    options = dict(target=target, dt=0.1, integrator="euler", coupling="kuramoto",
+    options = dict(target=target, dt=0.1, integrator="euler", coupling="kuramoto_mean_field",
                    stochastic=True, noise={"theta": NOISE_D}, dtype="float32", seed=seed,
                    monitors=("bold",), bold_period_s=bold_period_s, bold_dt_s=1e-3)
     if device is not None:
@@ -213,7 +213,7 @@ def run_scaling(sizes: Sequence[int], gpus: Sequence[int], *, n_steps: int = BEN
     from brainsweep.reproduce.multigpu import run_sharded
     from brainsweep.reproduce.settings import ModelCase
 
-    case = ModelCase(label="Kuramoto (bench)", model="kuramoto", coupling="kuramoto",
+    case = ModelCase(label="Kuramoto (bench)", model="kuramoto", coupling="kuramoto_mean_field",
                      noise={"theta": NOISE_D}, global_coupling=COUPLING_RANGE,
                      initial_uniform=(0.0, 2 * np.pi))
     job = {"connectome": str(connectome_path or _CONNECTOME), "case": fields(case),

@@ -6,7 +6,8 @@ by a renderer, and nothing here comes from a template. One step ``n`` (time ``n 
 ``(n + 1) dt``):
 
 1. the coupled variables' current values are stored in the history;
-2. coupling input of node i: ``c_i = post(sum_j w_ij pre(x_i(n), x_j(n - d_ij)))`` with
+2. coupling input of node i: ``c_i = post(sum_j w_ij pre(x_i(n), x_j(n - d_ij)))`` (x_i, x_j:
+   every variable the coupling term lists) with
    ``d_ij = rint(length_ij / speed / dt)`` steps; values before t = 0 are the initial state;
 3. the integrator advances every node with the coupling held fixed over the step; stochastic
    forms add ``sqrt(2 D dt) z`` with ``z`` from Philox (:mod:`brainsweep.rng`) keyed by
@@ -134,10 +135,14 @@ def simulate_one(
         # coupling, held fixed over the step
         inputs = {}
         for term in model.coupling_terms:
-            x_i = x[state_names.index(term.variable)]
-            delayed = history[term.variable][(n - delays) % horizon, columns[None, :]]
-            pre = evaluate(coupling.pre, {**coupling_params, "x_i": x_i[:, None],
-                                          "x_j": delayed})
+            # variable m of the term: x_i<m> the target's current value, x_j<m> the source's
+            # delayed one (x_i, x_j: the first)
+            values = {}
+            for m, variable in enumerate(term.variables):
+                values[f"x_i{m}"] = x[state_names.index(variable)][:, None]
+                values[f"x_j{m}"] = history[variable][(n - delays) % horizon, columns[None, :]]
+            values["x_i"], values["x_j"] = values["x_i0"], values["x_j0"]
+            pre = evaluate(coupling.pre, {**coupling_params, **values})
             gx = np.sum(weights * pre, axis=1)
             inputs[term.name] = evaluate(coupling.post, {**coupling_params, "gx": gx,
                                                          "N": float(n_nodes)})

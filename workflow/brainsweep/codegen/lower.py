@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from brainsweep.codegen.render import ExpressionRenderer
 from brainsweep.codegen.spec import INTEGRATORS, KernelSpec
 from brainsweep.dsl import ir
+from brainsweep.dsl.parts import coupling_input
 
 __all__ = ["KernelContext", "lower", "needed_inputs"]
 
@@ -33,7 +34,9 @@ class KernelContext:
     scalar_params: tuple[dict, ...]  # the params read once per simulation
     states: tuple[dict, ...]  # {name, var, index, derivative, lower, upper}
     auxiliaries: tuple[dict, ...]  # {var, expr}: those the derivatives read, in order
-    terms: tuple[dict, ...]  # {name, var, cvar, state, pre, pre_reads_target, post, gx, xj}
+    # {name, var, cvar, state, pre, pre_reads_target, post, gx, xj, sources, targets}: cvar,
+    # state and xj are those of the term's first variable, sources those of every one
+    terms: tuple[dict, ...]
     cvars: tuple[dict, ...]  # {index, state}: coupled state variables, history order
     speed_index: int
     bold_drive: str
@@ -97,16 +100,31 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
 
     cvar_states = list(model.coupled_states)
     state_index = {s.name: i for i, s in enumerate(model.states)}
+    pre_reads = [coupling_input(name) for name in ir.symbols(coupling.pre)]
+    target_reads = sorted({m for side, m in filter(None, pre_reads) if side == "i"})
     terms = []
     for k, term in enumerate(model.coupling_terms):
-        xj, gx = f"xj_{k}", f"gx_{k}"
-        pre_names = {**coupling_names, "x_i": names[term.variable], "x_j": xj}
+        gx = f"gx_{k}"
+        # the delayed source value of each variable m the term lists (xj_k for the first,
+        # the one most couplings read), and the history row and batch it comes from
+        sources = [{"xj": f"xj_{k}" if m == 0 else f"xj_{k}_{m}",
+                    "batch": f"batch_{k}" if m == 0 else f"batch_{k}_{m}",
+                    "cvar": cvar_states.index(variable), "state": state_index[variable]}
+                   for m, variable in enumerate(term.variables)]
+        pre_names = dict(coupling_names)
+        for m, variable in enumerate(term.variables):
+            pre_names[f"x_j{m}"] = sources[m]["xj"]
+            pre_names[f"x_i{m}"] = names[variable]
+        pre_names["x_j"], pre_names["x_i"] = pre_names["x_j0"], pre_names["x_i0"]
         post_names = {**coupling_names, "gx": coupling_sum.format(gx=gx), "N": "n_nodes_real"}
         terms.append({
-            "name": term.name, "var": names[term.name], "xj": xj, "gx": gx,
-            "cvar": cvar_states.index(term.variable), "state": state_index[term.variable],
+            "name": term.name, "var": names[term.name], "xj": sources[0]["xj"], "gx": gx,
+            "cvar": sources[0]["cvar"], "state": sources[0]["state"], "sources": sources,
+            # the target's own current values that pre reads: {var, state}
+            "targets": [{"var": names[term.variables[m]],
+                         "state": state_index[term.variables[m]]} for m in target_reads],
             "pre": renderer_class(pre_names, dtype=spec.dtype).render(coupling.pre),
-            "pre_reads_target": "x_i" in ir.symbols(coupling.pre),
+            "pre_reads_target": bool(target_reads),
             "post": renderer_class(post_names, dtype=spec.dtype).render(coupling.post),
         })
     cvars = [{"index": i, "state": state_index[name]} for i, name in enumerate(cvar_states)]

@@ -84,6 +84,8 @@ def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: b
                          f"{HISTORY_DTYPES}, got {history_dtype!r}", field="history_dtype")
     if not model.coupling_terms:
         raise InputError(f"model {model.name} declares no coupling_terms", source=model.source)
+    # each term keeps the variables the coupling reads: those are what the history stores
+    model = model.for_coupling(coupling)
     return KernelSpec(model=model, coupling=coupling, integrator=integrator,
                       stochastic=bool(stochastic), dtype=dtype, history_dtype=history_dtype,
                       regional=regional_names(model, regional))

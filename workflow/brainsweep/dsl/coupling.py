@@ -1,8 +1,10 @@
 """Coupling functions (TVB's): ``c_i = post(sum_j w_ij * pre(x_i, x_j(t - d_ij)))``.
 
 ``pre`` may read ``x_i`` (the node's own current value) and ``x_j`` (the delayed afferent
-value); ``post`` reads ``gx`` (the weighted sum) and ``N`` (the number of nodes). Each coupling
-names the parameter that a study's ``global_coupling`` sets.
+value) of the coupling term's variable; where a term lists several variables (TVB's cvar),
+``x_j0, x_j1, ...`` and ``x_i0, x_i1, ...`` read each of them (``x_j`` is ``x_j0``).
+``post`` reads ``gx`` (the weighted sum) and ``N`` (the number of nodes). Each coupling names
+the parameter that a study's ``global_coupling`` sets.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from brainsweep.dsl import ir
 from brainsweep.dsl.parse import parse_expression
-from brainsweep.dsl.parts import Parameter, kernels_dir
+from brainsweep.dsl.parts import COUPLING_INPUTS, Parameter, coupling_input, kernels_dir
 from brainsweep.dsl.yamlsource import read_lined_yaml
 from brainsweep.errors import InputError
 
@@ -31,6 +33,12 @@ class Coupling:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
+
+    @property
+    def n_inputs(self) -> int:
+        """How many variables of each coupling term ``pre`` reads (1 for most couplings)."""
+        read = [coupling_input(s) for s in ir.symbols(self.pre)]
+        return 1 + max((m for _, m in filter(None, read)), default=0)
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -81,7 +89,7 @@ def _parse_coupling(name: str) -> Coupling:
         for p, v in (spec.get("parameters") or {}).items()
     )
     names = {p.name for p in params}
-    pre = parse_expression(spec["pre"], known=names | {"x_i", "x_j"}, source=doc.source,
+    pre = parse_expression(spec["pre"], known=names | set(COUPLING_INPUTS), source=doc.source,
                            line=doc.line(name, "pre"), field=f"{name}.pre")
     post = parse_expression(spec["post"], known=names | {"gx", "N"}, source=doc.source,
                             line=doc.line(name, "post"), field=f"{name}.post")

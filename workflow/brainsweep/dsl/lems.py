@@ -623,4 +623,4 @@ class _LemsReader:
             global_parameter=_GLOBAL_COUPLING,
             description=f"Imported from {self.path.name} ({ctype.attrs.get('name')}): "
                         f"c = scale * sum_j w_ij * post * pre.")
-        return coupling, CouplingTerm(name=output_name, variable=variable)
+        return coupling, CouplingTerm(name=output_name, variables=(variable,))

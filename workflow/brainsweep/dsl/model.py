@@ -1,11 +1,11 @@
 """Neural mass model descriptions: YAML files → immutable :class:`Model` objects.
 
 A model is data: parameters (default, unit, range, description), state variables (initial
-value, bounds, noise), derivatives as expressions, the coupling terms (which state variable's
-delayed values each reads), auxiliaries (named intermediate expressions) and the observables
-(``bold``: what drives the BOLD monitor, which may read auxiliaries and coupling terms; the
-temporal average records every state variable). See ``kernels/models/montbrio.yaml`` for a
-documented example.
+value, bounds, noise), derivatives as expressions, the coupling terms (the state variable, or
+the list of them, whose delayed values each reads), auxiliaries (named intermediate
+expressions) and the observables (``bold``: what drives the BOLD monitor, which may read
+auxiliaries and coupling terms; the temporal average records every state variable). See
+``kernels/models/montbrio.yaml`` for a documented example.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from brainsweep.dsl import ir
 from brainsweep.dsl.parse import caret_to_power, parse_expression
-from brainsweep.dsl.parts import CouplingTerm, Parameter, StateVariable, kernels_dir
+from brainsweep.dsl.parts import (
+    COUPLING_INPUTS,
+    CouplingTerm,
+    Parameter,
+    StateVariable,
+    kernels_dir,
+)
 from brainsweep.dsl.yamlsource import LinedYaml, read_lined_yaml
 from brainsweep.errors import InputError
 
@@ -38,7 +44,7 @@ __all__ = [
 # auxiliaries, evaluated on each new state (coupling terms: the input held over the step that
 # produced it). ``bold`` drives the Balloon-Windkessel model (default: the first state).
 OBSERVABLES = ("bold",)
-_RESERVED = {"t", "dt", "N", "gx", "x_i", "x_j", *ir.CONSTANTS, *ir.FUNCTIONS, "where"}
+_RESERVED = {"t", "dt", "N", "gx", *COUPLING_INPUTS, *ir.CONSTANTS, *ir.FUNCTIONS, "where"}
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,29 @@ class Model:
         """State variables whose delayed values feed the coupling terms, in term order."""
         seen: list[str] = []
         for term in self.coupling_terms:
-            if term.variable not in seen:
-                seen.append(term.variable)
+            for variable in term.variables:
+                if variable not in seen:
+                    seen.append(variable)
         return tuple(seen)
+
+    def for_coupling(self, coupling: Coupling) -> Model:
+        """The model as ``coupling`` reads it: each term keeps the variables the coupling reads.
+
+        A single-variable coupling reads a term's first variable (TVB's coupling row 0 of a
+        model with several cvars), so the delay history holds only what is read; a coupling
+        that reads more variables than a term lists is an error naming both.
+        """
+        needed = coupling.n_inputs
+        terms = []
+        for term in self.coupling_terms:
+            if len(term.variables) < needed:
+                raise InputError(
+                    f"coupling {coupling.name} reads {needed} variables of each coupling term, "
+                    f"but {self.name}'s term {term.name!r} lists {list(term.variables)}; list "
+                    f"{needed} state variables there", source=self.source or None,
+                    field=f"coupling_terms.{term.name}")
+            terms.append(replace(term, variables=term.variables[:needed]))
+        return replace(self, coupling_terms=tuple(terms))
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -215,14 +241,21 @@ def model_from_mapping(doc: LinedYaml) -> Model:
                              source=doc.where("state_variables", name), field=name)
 
     terms = []
-    for name, variable in (data.get("coupling_terms") or {}).items():
+    for name, listed in (data.get("coupling_terms") or {}).items():
         where = doc.where("coupling_terms", name)
         _check_name(name, where, "coupling_terms")
-        if variable not in state_specs:
-            raise InputError(f"coupling term {name!r} reads {variable!r}, which is not a state "
-                             f"variable ({state_names})", source=where,
+        # one state variable, or a list of them for couplings that read several (TVB's cvar)
+        variables = listed if isinstance(listed, list) else [listed]
+        if not variables or len(set(variables)) != len(variables):
+            raise InputError(f"coupling term {name!r} must name one state variable or a list "
+                             f"of distinct ones, got {listed!r}", source=where,
                              field=f"coupling_terms.{name}")
-        terms.append(CouplingTerm(name=name, variable=variable))
+        for variable in variables:
+            if variable not in state_specs:
+                raise InputError(f"coupling term {name!r} reads {variable!r}, which is not a "
+                                 f"state variable ({state_names})", source=where,
+                                 field=f"coupling_terms.{name}")
+        terms.append(CouplingTerm(name=name, variables=tuple(variables)))
 
     known = set(param_names) | set(state_names) | {t.name for t in terms}
     _check_auxiliary_order(data.get("auxiliaries") or {}, doc)
