@@ -84,6 +84,8 @@ CASES: dict[str, Case] = {
     # the rate variable x relaxes at about 2 R_minus |V - c_minus| ~ 44 / ms near rest: stiff
     # at dt 0.1 (Heun then oscillates onto the bound x = 0), accurate at dt 0.01
     "kion_ex": Case("linear", dt=0.01, n_steps=4000, params={"global_coupling": 0.5}),
+    # the slow variable z reads the network through Ks (0 by default)
+    "epileptor_codim3": Case("linear", dt=0.1, params={"global_coupling": 0.5, "Ks": -1.0}),
 }
 
 # RateML's five files (resources/rateml-xml), run with the coupling the file declares
