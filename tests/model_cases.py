@@ -86,6 +86,9 @@ CASES: dict[str, Case] = {
     "kion_ex": Case("linear", dt=0.01, n_steps=4000, params={"global_coupling": 0.5}),
     # the slow variable z reads the network through Ks (0 by default)
     "epileptor_codim3": Case("linear", dt=0.1, params={"global_coupling": 0.5, "Ks": -1.0}),
+    # uA and uB 100 times faster than TVB's defaults, so that both arcs move within the run
+    "epileptor_codim3_slowmod": Case("linear", dt=0.1, params={
+        "global_coupling": 0.5, "Ks": -1.0, "cA": 0.01, "cB": 0.012}),
     # weaker spike-triggered adaptation than TVB's 60 pA, so that the rates stay away from 0
     "zerlaut_first_order": Case("linear", dt=0.1, params={"global_coupling": 0.01, "b_e": 10.0}),
 }
