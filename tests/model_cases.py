@@ -60,6 +60,38 @@ CASES: dict[str, Case] = {
     # agree to 1e-9 with another. 700 steps of 0.1 ms keep the comparison meaningful.
     "larter_breakspear": Case("hyperbolic_tangent", dt=0.1, n_steps=700,
                               params={"coupling.a": 0.5, "coupling.sigma": 0.65}),
+    # damping -1 instead of -10, so that the delayed input shapes the decay
+    "linear": Case("linear", dt=0.1, params={"global_coupling": 0.1, "gamma": -1.0}),
+    # on the limit cycle (a > 0); Deco et al. (2017) couple it diffusively
+    "sup_hopf": Case("difference", dt=0.1, params={"global_coupling": 0.1, "a": 0.2}),
+    "epileptor_2d": Case("difference", dt=0.05, n_steps=3000,
+                         params={"global_coupling": 1.0, "Kvf": 0.5, "Ks": -0.2}),
+    "epileptor_rs": Case("difference", dt=0.05, n_steps=3000,
+                         params={"global_coupling": 1.0, "Kvf": 0.5, "Kf": 0.5, "Ks": -0.2}),
+    # the next-generation (QIF mean-field) models are dimensionless like MontbrioPazoRoxin:
+    # dt 0.1 is too coarse for them (GastSchmidtKnosche_SF diverges at its defaults)
+    "coombes_byrne": Case("linear", dt=0.01, n_steps=4000, params={"global_coupling": 0.5}),
+    "coombes_byrne_2d": Case("linear", dt=0.01, n_steps=4000, params={"global_coupling": 0.5}),
+    "gast_schmidt_knosche_sd": Case("linear", dt=0.01, n_steps=4000,
+                                    params={"global_coupling": 0.5, "cv": 0.5}),
+    "gast_schmidt_knosche_sf": Case("linear", dt=0.01, n_steps=4000,
+                                    params={"global_coupling": 0.5, "cv": 0.5}),
+    # Euler at dt 0.1 lets the excitatory rate's bursts grow without bound
+    "dumont_gutkin": Case("linear", dt=0.05, n_steps=3000, params={"global_coupling": 0.2}),
+    # the dynamic threshold: both coupling terms and both branches' inputs are read
+    "hopfield": Case("linear", dt=0.1, params={"global_coupling": 0.1, "dynamic": 1.0}),
+    "deco_balanced_exc_inh": Case("linear", dt=0.1, params={"global_coupling": 0.5, "M_i": 1.5}),
+    "zetterberg_jansen": Case("linear", dt=0.1, params={"global_coupling": 0.1}),
+    # the rate variable x relaxes at about 2 R_minus |V - c_minus| ~ 44 / ms near rest: stiff
+    # at dt 0.1 (Heun then oscillates onto the bound x = 0), accurate at dt 0.01
+    "kion_ex": Case("linear", dt=0.01, n_steps=4000, params={"global_coupling": 0.5}),
+    # the slow variable z reads the network through Ks (0 by default)
+    "epileptor_codim3": Case("linear", dt=0.1, params={"global_coupling": 0.5, "Ks": -1.0}),
+    # uA and uB 100 times faster than TVB's defaults, so that both arcs move within the run
+    "epileptor_codim3_slowmod": Case("linear", dt=0.1, params={
+        "global_coupling": 0.5, "Ks": -1.0, "cA": 0.01, "cB": 0.012}),
+    # weaker spike-triggered adaptation than TVB's 60 pA, so that the rates stay away from 0
+    "zerlaut_first_order": Case("linear", dt=0.1, params={"global_coupling": 0.01, "b_e": 10.0}),
 }
 
 # Every coupling function of kernels/couplings.yaml that CASES does not already run, on a

@@ -23,6 +23,7 @@ EXPRESSIONS = [
     "exp(-a) * tanh(b) + sqrt(abs(c))",
     "where(a > b and b > 0, a, -b)",
     "pow(abs(a), 0.5) + a**1.5 * 0 + max(a, b) - min(b, c)",
+    "erfc((a - b) / c) + erfc(-a) * b",  # libm's erfc (Numba, C) against SciPy's
     "-a^2 * b + c^b^0.5 / a^-1 - (a + b)^3",  # ^ is a power, as RateML and maths write it
 ]
 

@@ -84,12 +84,21 @@ def _cmd_stage(args) -> None:
     stage.run(checked, inputs, outputs)
 
 
+def tvb_class(model) -> str:
+    """The TVB class a shipped model file reproduces, from its ``"TVB: tvb.simulator..."``
+    reference (every shipped file has one, and its last component is the model's name)."""
+    for ref in model.references:
+        if ref.startswith("TVB: "):
+            return ref.removeprefix("TVB: ")
+    return "none"
+
+
 def _cmd_models(args) -> None:
     from brainsweep.dsl import list_couplings, list_models, load_model
 
     for name, path in list_models().items():
         model = load_model(path)
-        print(f"{name}: {model.name} ({path.name})")
+        print(f"{name}: {model.name} ({path.name}; TVB: {tvb_class(model)})")
         print(f"  state variables: {', '.join(model.state_names)}; coupled: "
               f"{', '.join(model.coupled_states)}")
         for p in model.parameters:
@@ -162,9 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=_cmd_stage)
 
     p = sub.add_parser("models", help="list shipped models, their parameters and couplings",
-                       description="List the shipped models (kernels/models/*.yaml): state and "
-                                   "coupled variables, every parameter with its default, unit "
-                                   "and meaning; then the coupling functions.")
+                       description="List the shipped models (kernels/models/*.yaml): the TVB "
+                                   "class each reproduces (a model's name is that class's "
+                                   "name), state and coupled variables, every parameter with "
+                                   "its default, unit and meaning; then the coupling "
+                                   "functions.")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("info", help="targets and the devices each can see (CPU cores, CUDA "

@@ -112,7 +112,7 @@ class PythonRenderer(ExpressionRenderer):
         "log": "math.log", "sqrt": "math.sqrt", "tanh": "math.tanh", "abs": "abs",
         "sinh": "math.sinh", "cosh": "math.cosh", "arctan": "math.atan",
         "floor": "math.floor", "ceil": "math.ceil", "expm1": "math.expm1",
-        "log1p": "math.log1p", "pow": "math.pow", "min": "min", "max": "max",
+        "log1p": "math.log1p", "erfc": "math.erfc", "pow": "math.pow", "min": "min", "max": "max",
     }
 
     def number(self, value: float) -> str:
@@ -145,8 +145,8 @@ class CRenderer(ExpressionRenderer):
     _double = {
         "sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log", "sqrt": "sqrt",
         "tanh": "tanh", "abs": "fabs", "sinh": "sinh", "cosh": "cosh", "arctan": "atan",
-        "floor": "floor", "ceil": "ceil", "expm1": "expm1", "log1p": "log1p", "pow": "pow",
-        "min": "fmin", "max": "fmax",
+        "floor": "floor", "ceil": "ceil", "expm1": "expm1", "log1p": "log1p", "erfc": "erfc",
+        "pow": "pow", "min": "fmin", "max": "fmax",
     }
     # OpenCL overloads the plain names for float; CUDA needs the f-suffixed ones.
     float_suffix_functions = True

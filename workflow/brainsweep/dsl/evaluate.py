@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from scipy import special
 
 from brainsweep.dsl import ir
 
@@ -14,7 +15,7 @@ _FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
     "sqrt": np.sqrt, "tanh": np.tanh, "abs": np.abs, "sinh": np.sinh, "cosh": np.cosh,
     "arctan": np.arctan, "floor": np.floor, "ceil": np.ceil, "expm1": np.expm1,
-    "log1p": np.log1p, "pow": np.power, "min": np.minimum, "max": np.maximum,
+    "log1p": np.log1p, "erfc": special.erfc, "pow": np.power, "min": np.minimum, "max": np.maximum,
     "heaviside": lambda x: np.where(x > 0, 1.0, 0.0),
 }
 _BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power}

@@ -35,7 +35,7 @@ COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 FUNCTIONS: dict[str, int] = {
     "sin": 1, "cos": 1, "tan": 1, "exp": 1, "log": 1, "sqrt": 1, "tanh": 1, "abs": 1,
     "sinh": 1, "cosh": 1, "arctan": 1, "floor": 1, "ceil": 1, "expm1": 1, "log1p": 1,
-    "pow": 2, "min": 2, "max": 2, "heaviside": 1,
+    "erfc": 1, "pow": 2, "min": 2, "max": 2, "heaviside": 1,
 }
 
 # Named constants every expression may use.

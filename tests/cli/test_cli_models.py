@@ -1,0 +1,36 @@
+"""``brainsweep models``: every shipped model with the TVB class it reproduces."""
+
+from __future__ import annotations
+
+import re
+
+from brainsweep import cli
+from brainsweep.dsl import list_models, load_model
+
+TVB_REFERENCE = re.compile(r"TVB: tvb\.simulator\.models\.[a-z_0-9]+\.([A-Za-z_0-9]+)$")
+
+
+def test_every_shipped_model_names_its_tvb_class():
+    """A model's name is the TVB class name (the side-by-side comparison with TVB looks the
+    class up by it), and its references say which module holds that class."""
+    for path in list_models().values():
+        model = load_model(path)
+        classes = [m.group(1) for ref in model.references if (m := TVB_REFERENCE.match(ref))]
+        assert classes == [model.name], f"{path.name}: {model.references}"
+
+
+def test_models_lists_every_model_with_its_tvb_class(capsys):
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    heads = [line for line in out.splitlines() if not line.startswith(" ")]
+    models = list_models()
+    assert len(heads) == len(models) + 1 and heads[-1].startswith("couplings: ")
+    for head, (name, path) in zip(heads, models.items(), strict=False):
+        model = load_model(path)
+        assert head == (f"{name}: {model.name} ({path.name}; TVB: "
+                        f"{cli.tvb_class(model)})")
+        assert cli.tvb_class(model).endswith("." + model.name)
+    # every parameter of a model is listed under it, with its default
+    montbrio = out.split("montbrio: ", 1)[1].split("\n", 1)[1]
+    assert "  eta = -5  " in montbrio and "  cv = 0  " in montbrio
+    assert len(models) >= 20
