@@ -19,7 +19,7 @@ from brainsweep.empirical.checks import group_fc, validate_settings
 from brainsweep.empirical.readers import _detect_format, _stem, load_timeseries, simulated_truth
 from brainsweep.errors import InputError
 from brainsweep.io import provenance, save_npz
-from brainsweep.regions import select_regions
+from brainsweep.regions import region_labels, select_regions
 from brainsweep.study.checked import CheckedSettings
 
 __all__ = ["Settings", "run", "run_stage"]
@@ -81,7 +81,9 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike) -> Path:
         drop=options["regions"]["drop"],
         source=source,
     )
-    labels = [series.labels[i] if series.labels else f"region_{i:03d}" for i in keep]
+    # a file without names gets those the connectome stage gives the same regions
+    names = series.labels or region_labels(n_regions)
+    labels = [names[i] for i in keep]
 
     post = options["postprocess"]
     filter_options = {

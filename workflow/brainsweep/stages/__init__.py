@@ -84,6 +84,18 @@ def _section(name: str) -> Callable[[Any], dict[str, Any]]:
     return lambda study: study.section(name)
 
 
+def _plain_config(study: Any) -> dict[str, Any]:
+    """A study's whole config as plain dicts and lists (the study layer keeps it frozen)."""
+    def plain(value):
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, tuple | list):
+            return [plain(item) for item in value]
+        return value
+
+    return plain(study.config)
+
+
 OUT = Port("out", "output file (written atomically with a .json provenance sidecar)", "--out")
 EMPIRICAL = Port("empirical", "the empirical stage's .npz", "--empirical")
 
@@ -139,6 +151,14 @@ register(Stage(
     outputs=(Port("out_dir", "folder for the figures", "--out-dir"),),
     from_study=_section("figures")))
 register(Stage(
+    "landscape", "the interactive score landscape: one self-contained HTML page (plotly) to "
+                 "explore every swept parameter, metric and simulation's FC",
+    "the study's figures: section (its metric opens the page, its units label the axes)",
+    "brainsweep.figures.landscape_stage",
+    inputs=(Port("scores", "scores.csv of the fit stage", "--scores"), EMPIRICAL,
+            Port("shards", "the study's bold shards", many=True)),
+    outputs=(Port("out", "output .html", "--out"),), from_study=_section("figures")))
+register(Stage(
     "recovery", "parameter recovery: the best fit's error in grid steps from a planted truth "
                 "(recovery.json, landscape)",
     "the study's recovery: section (truth, seed, replicas, tolerance_steps)",
@@ -153,3 +173,17 @@ register(Stage(
     options=(Port("metric", "the metric that picks the best fit: the study's fit.metric",
                   "--metric", required=False, default="fc_corr"),),
     from_study=_section("recovery")))
+register(Stage(
+    "study-config", "the study's configuration as the workflow ran it (schema defaults filled "
+                    "in): a YAML file and a page for the report",
+    "a whole study config", "brainsweep.report.config_stage",
+    outputs=(Port("out", "output .yaml", "--out"),
+             Port("page", "also write the configuration as an HTML page here", "--page",
+                  required=False)),
+    from_study=lambda study: _plain_config(study)))
+register(Stage(
+    "table", "a study's scores.csv as an HTML table (units under the column names, the best "
+             "and the diverged rows marked)",
+    "the study's figures: section (its metric and units)", "brainsweep.report.table_stage",
+    inputs=(Port("scores", "scores.csv of the fit stage", "--scores"),),
+    outputs=(Port("out", "output .html", "--out"),), from_study=_section("figures")))
