@@ -78,7 +78,7 @@ def test_the_cli_is_built_from_the_stage_registry():
                     and isinstance(action.choices, dict)).choices
     assert set(list_stages()) <= set(commands)
     assert list_stages() == ["connectome", "empirical", "simulate", "bold", "fit", "figures",
-                             "recovery"]
+                             "landscape", "recovery", "study-config", "table"]
     for name in list_stages():
         stage = get_stage(name)
         module = stage.load()

@@ -80,11 +80,13 @@ def _as_list(values: Sequence[Any]) -> list[Any]:
 
 def landscape_data(table: pd.DataFrame, fcs: Mapping[int, np.ndarray], emp_fc: np.ndarray,
                    *, labels: Sequence[str] | None, metric: str, study: str,
-                   units: Mapping[str, str] | None = None) -> dict[str, Any]:
+                   units: Mapping[str, str] | None = None,
+                   axes: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything the page draws, as JSON-ready data (see the module description).
 
     ``fcs`` maps a simulation's ``sim_index`` to its FC; ``metric`` is the one the page opens
-    on and the one that picks which simulations keep their FC when not all can.
+    on and the one that picks which simulations keep their FC when not all can; ``axes``
+    the ``[x, y]`` it opens on (default: the first two swept parameters).
     """
     if "sim_index" not in table:
         raise InputError("expected a sim_index column", field="sim_index")
@@ -115,10 +117,13 @@ def landscape_data(table: pd.DataFrame, fcs: Mapping[int, np.ndarray], emp_fc: n
             fc[str(int(index))] = [None if not np.isfinite(v) else round(float(v), 3)
                                    for v in upper]
     columns = {str(name): _as_list(table[name].tolist()) for name in table.columns}
+    opening = [name for name in (axes or []) if name in roles["swept"]][:2]
+    opening += [name for name in roles["swept"] if name not in opening][:2 - len(opening)]
     return {
         "study": study,
         "metric": metric,
         "roles": roles,
+        "axes": opening,
         "columns": columns,
         "higher_is_better": {name: bool(METRICS[name]) for name in roles["metrics"]}
         | {name: True for name in roles["subjects"]},

@@ -18,8 +18,8 @@
     grid[p] = Array.from(new Set(cols[p])).sort(function (a, b) { return a - b; });
   });
   const state = {
-    x: swept.length > 0 ? swept[0] : null,
-    y: swept.length > 1 ? swept[1] : null,
+    x: D.axes.length > 0 ? D.axes[0] : null,
+    y: D.axes.length > 1 ? D.axes[1] : null,
     metric: D.metric,
     held: {},
     cells: null,

@@ -39,7 +39,8 @@ def run_stage(scores: str | os.PathLike, shards, empirical: str | os.PathLike,
     emp = read_empirical(empirical)
     labels = [str(label) for label in emp["labels"]] if "labels" in emp else None
     data = landscape_data(table, fcs, emp["fc_group"], labels=labels, metric=options["metric"],
-                          study=Path(scores).parent.name, units=options["units"])
+                          study=Path(scores).parent.name, units=options["units"],
+                          axes=options["pairs"][0] if options["pairs"] else None)
     path = write_landscape(data, out)
     write_sidecar(path, provenance(
         inputs={"scores": scores, "empirical": empirical,

@@ -15,6 +15,7 @@ import yaml
 
 from brainsweep.io import atomic_path
 from brainsweep.report.html import escape, write_page
+from brainsweep.study.schema import schema
 
 __all__ = ["write_config"]
 
@@ -33,6 +34,11 @@ def write_config(config: Mapping[str, Any], yaml_path: str | os.PathLike,
     """Write the resolved ``config`` as YAML (sections in the schema's order) and, with
     ``html_path``, as a page of the report."""
     plain = _plain(config)
+    # the schema's order (study, title, description, connectome, ...), the way study files
+    # are written, instead of the alphabetical order a JSON round trip leaves
+    known = list(schema()["properties"])
+    plain = {key: plain[key] for key in sorted(
+        plain, key=lambda key: known.index(key) if key in known else len(known))}
     text = ("# The study as the workflow ran it: the study file with config/schema.yaml's\n"
             "# defaults filled in. `snakemake --configfile <this file>` runs it again.\n"
             + yaml.safe_dump(plain, sort_keys=False, default_flow_style=None, width=96))
