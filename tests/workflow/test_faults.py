@@ -58,10 +58,10 @@ def shard_processes(work: Path) -> dict[int, int]:
     """pid -> shard id of the running `brainsweep simulate` processes in ``work``."""
     shards = {}
     for pid, argv in processes_in(work).items():
-        # the Python process itself (`... bin/brainsweep simulate ... --shard i`), not the
+        # the Python process itself (`... bin/brainsweep simulate ... --shard-id i`), not the
         # shell around it (whose command line is one string)
-        if "simulate" in argv and "--shard" in argv and any("brainsweep" in a for a in argv):
-            shards[pid] = int(argv[argv.index("--shard") + 1])
+        if "simulate" in argv and "--shard-id" in argv and any("brainsweep" in a for a in argv):
+            shards[pid] = int(argv[argv.index("--shard-id") + 1])
     return shards
 
 

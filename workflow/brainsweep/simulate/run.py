@@ -109,7 +109,7 @@ def run(
     dtype: str = "float64",
     history_dtype: str | None = None,
     device: str | None = None,
-    progress: bool = False,
+    progress: bool | str = False,
     plan=None,
     kernel_source: str | None = None,
 ) -> SimulationResult:
@@ -151,7 +151,8 @@ def run(
         arguments give (:func:`check_kernel_source`), so a stale kernel never runs.
     progress
         Write progress lines (share done, time elapsed and left) to stderr while the kernel
-        runs, at most every 10 s (``brainsweep.progress``); the shard stage turns it on.
+        runs, at most every 10 s (``brainsweep.progress``; a bar on a terminal); a string
+        is the lines' label instead of the target's name. The shard stage turns it on.
 
     Examples
     --------

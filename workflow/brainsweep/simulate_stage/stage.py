@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,9 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         dtype=integrator.dtype,
         history_dtype=sim.history_dtype,
         device=sim.device,
-        progress=True,  # progress lines in the shard's log
+        # progress lines in the shard's log, saying which shard and how big
+        progress=f"shard {int(shard)} of {shards} ({len(rows)} simulations x "
+                 f"{n_steps:_} steps, {target})".replace("_", " "),
         plan=plan,  # planned once, above
         kernel_source=source,  # the kernel rule's file, checked above; None: generated
     )
@@ -141,7 +144,10 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
               "device_bytes": plan.total_bytes, "host_bytes": need.total,
               "memory_limit_bytes": limits},
     )
-    return save_npz(out, arrays, record)
+    path = save_npz(out, arrays, record)
+    print(f"shard {int(shard)} of {shards}: wrote {os.fspath(out)} ({len(rows)} simulations, "
+          f"{int(result.diverged.sum())} diverged)", file=sys.stderr, flush=True)
+    return path
 
 
 Settings = SimulateSettings  # the stage's settings type (brainsweep.study)

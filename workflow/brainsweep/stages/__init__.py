@@ -122,7 +122,8 @@ register(Stage(
                            "unless its spec hash is these settings' spec); default: "
                            "generated here", "--kernel", required=False)),
     outputs=(Port("out", "output shard .npz", "--out"),),
-    options=(Port("shard", "0-based shard id", "--shard", type=int),
+    options=(Port("shard", "0-based shard id (of the study's shards.count)", "--shard-id",
+                  type=int),
              Port("memory_mb", "host memory the shard may use, MiB (the rule passes its "
                                "mem_mb); a shard planned to need more, or more than the "
                                "machine has available, is refused with the numbers before "
@@ -132,7 +133,7 @@ register(Stage(
     "bold", "post-process a shard's BOLD into FC (and FCD) per simulation",
     "the study's bold: section (transient_s, detrend, bandpass, zscore, gsr, fcd)",
     "brainsweep.bold.stage",
-    inputs=(Port("shard", "a simulate stage shard .npz", "--shard"),),
+    inputs=(Port("shard", "a simulate stage shard .npz", "--shard-file"),),
     outputs=(Port("out", "output .npz", "--out"),), from_study=_section("bold")))
 register(Stage(
     "fit", "score every simulation against empirical FC; scores.csv and best.json (best row "
