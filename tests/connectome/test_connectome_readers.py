@@ -299,3 +299,10 @@ def test_unknown_source_and_format():
     with pytest.raises(InputError, match="unknown format") as info:
         connectome.load(TVB / "connectivity_68.zip", fmt="gifti")
     assert info.value.field == "connectome.format"
+
+
+def test_repr_is_one_short_line(hcp_stack):
+    text = repr(hcp_stack)
+    assert len(text) < 400 and "\n" not in text
+    assert text.startswith("Connectome(94 regions, 7 subjects")
+    assert "Precentral_L" in text and "Temporal_Inf_R" in text and "mm" in text
