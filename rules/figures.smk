@@ -62,7 +62,10 @@ rule landscape_page:
         mem_mb=2000,
     params:
         settings=figure_settings_json(),
-        code=code_hash("figures", "io.py", "regions.py", "study/schema.py"),
+        # the page's script is not Python: named so that editing it remakes the page
+        code=code_hash(
+            "figures", "figures/landscape.js", "io.py", "regions.py", "study/schema.py"
+        ),
     shell:
         "brainsweep landscape --settings {params.settings:q} --scores {input.scores}"
         " --empirical {input.empirical} --out {output} {input.shards} > {log} 2>&1"

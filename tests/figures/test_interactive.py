@@ -67,6 +67,7 @@ def test_fc_is_stored_in_hemisphere_order():
     table, fcs, emp = sweep()
     data = landscape_data(table, fcs, emp, labels=LABELS, metric="fc_corr", study="s")
     assert data["regions"] == [LABELS[i] for i in HEMISPHERE_ORDER]
+    assert data["hemisphere_break"] == 3
     ordered = fcs[5][np.ix_(HEMISPHERE_ORDER, HEMISPHERE_ORDER)]
     np.testing.assert_allclose(data["fc"]["5"], upper_triangle(ordered), atol=5e-4)
     assert data["fc"]["5"][0] == pytest.approx(fcs[5][0, 2], abs=5e-4)  # X_L - Y_L

@@ -34,10 +34,11 @@ from test_reproducibility_checksums import (
 SNAKEMAKE = shutil.which("snakemake")
 pytestmark = pytest.mark.skipif(SNAKEMAKE is None, reason="snakemake is not installed")
 
-# A shard's log gets a progress line ("numba: 40 % of ...") about a second into its kernel;
-# one below 100 % means the simulation is under way and unfinished (a tiny shard's kernel
-# runs for a few seconds on two cores).
-PROGRESS = re.compile(r"^numba: (\d+) % of", re.MULTILINE)
+# A shard's log gets a progress line ("shard 0 of 2 (2 simulations x 208 333 steps, numba):
+# 40 % of ...") about a second into its kernel; one below 100 % means the simulation is under
+# way and unfinished (a tiny shard's kernel runs for a few seconds on two cores).
+PROGRESS = re.compile(r"^shard \d+ of \d+ \(\d+ simulations x [\d ]+ steps, numba\): (\d+) % of",
+                      re.MULTILINE)
 
 
 def processes_in(work: Path) -> dict[int, list[str]]:

@@ -88,6 +88,17 @@ def test_shards_hold_bold_at_the_tr(tiny_run):
         assert shard["bold"].shape == (2, 41, 80)
         assert float(shard["bold_period_s"]) == pytest.approx(0.72)
         np.testing.assert_array_equal(shard["sim_index"], [2, 3])
+        np.testing.assert_allclose(shard["bold_time_s"], 0.72 * np.arange(1, 42))
+        labels = shard["region_labels"].tolist()
+    # one spelling of every region in every file: the connectome's, the empirical data's and
+    # the shards' names are the same AAL2 names, in the same order
+    results = tiny_run / "results"
+    with np.load(results / "bold" / "tiny" / "shard-1.npz") as bold, \
+            np.load(results / "connectome" / "tiny" / "hcp-aal2-cortical.npz") as conn, \
+            np.load(results / "empirical" / "tiny" / "hcp-aal2-rest1.npz") as emp:
+        assert bold["region_labels"].tolist() == labels == conn["labels"].tolist() \
+            == emp["labels"].tolist()
+    assert labels[:2] == ["Precentral_L", "Precentral_R"] and len(labels) == 80
 
 
 def test_rerun_has_nothing_to_do(tiny_run, repo_root):

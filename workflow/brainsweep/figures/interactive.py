@@ -32,7 +32,7 @@ from brainsweep.errors import InputError
 from brainsweep.figures.labels import axis_label, metric_label, unit_of
 from brainsweep.fit.metrics import METRICS
 from brainsweep.io import atomic_path
-from brainsweep.regions import hemisphere_order
+from brainsweep.regions import hemisphere, hemisphere_order
 
 __all__ = ["MAX_STORED_VALUES", "landscape_data", "write_landscape"]
 
@@ -132,11 +132,20 @@ def landscape_data(table: pd.DataFrame, fcs: Mapping[int, np.ndarray], emp_fc: n
         "axis_labels": {name: axis_label(name, units) for name in roles["swept"]},
         "units": {name: unit_of(name, units) for name in roles["swept"]},
         "regions": [names[i] for i in order],
+        # where the right hemisphere starts in that order (None: no hemispheres known)
+        "hemisphere_break": _hemisphere_break([names[i] for i in order]),
         "empirical_fc": [round(float(v), 3) for v in upper_triangle(emp[np.ix_(order, order)])],
         "fc": fc,
         "fc_stored": len(fc),
         "n_simulations": int(len(table)),
     }
+
+
+def _hemisphere_break(ordered: Sequence[str]) -> int | None:
+    sides = [hemisphere(name) for name in ordered]
+    if "left" in sides and "right" in sides:
+        return sides.index("right")
+    return None
 
 
 def write_landscape(data: Mapping[str, Any], path: str | os.PathLike) -> Path:

@@ -191,6 +191,22 @@
     return out;
   }
 
+  // lines between the hemispheres on both FC panels
+  function dividers() {
+    const at = D.hemisphere_break;
+    if (at === null || at === undefined) return [];
+    const where = at - 0.5, end = D.regions.length - 0.5;
+    const line = { color: "black", width: 1 };
+    const shapes = [];
+    ["", "2"].forEach(function (axis) {
+      shapes.push({ type: "line", xref: "x" + axis, yref: "y" + axis, x0: where, x1: where,
+        y0: -0.5, y1: end, line: line });
+      shapes.push({ type: "line", xref: "x" + axis, yref: "y" + axis, x0: -0.5, x1: end,
+        y0: where, y1: where, line: line });
+    });
+    return shapes;
+  }
+
   function showSimulation(r) {
     state.selected = r;
     const index = cols.sim_index[r];
@@ -219,6 +235,7 @@
         colorbar: { title: { text: "FC (Pearson r)", side: "right" } } },
       xaxis: axis([0, 0.44]), yaxis: Object.assign(axis([0, 1]), { autorange: "reversed", scaleanchor: "x" }),
       xaxis2: axis([0.52, 0.96]), yaxis2: Object.assign(axis([0, 1]), { autorange: "reversed", scaleanchor: "x2", anchor: "x2" }),
+      shapes: dividers(),
       margin: { t: 50, l: 20, r: 20, b: 20 },
     }, { displaylogo: false });
     const rows = [];

@@ -9,7 +9,7 @@ from typing import Any
 from brainsweep.io import provenance, write_sidecar
 from brainsweep.report.config_page import write_config
 from brainsweep.study.checked import CheckedSettings
-from brainsweep.study.schema import fill_defaults, validate_config
+from brainsweep.study.schema import fill_defaults, schema_path, validate_config
 
 
 class Settings(CheckedSettings):
@@ -27,5 +27,7 @@ def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any
     config = {key: settings[key] for key in settings.values}  # defaults filled in
     written = write_config(config, outputs["out"], outputs.get("page"))
     for path in written:
-        write_sidecar(path, provenance(config=config, stage="study-config"))
+        # the defaults filled in come from the schema: the one file the output derives from
+        write_sidecar(path, provenance(inputs={"schema": schema_path()}, config=config,
+                                       stage="study-config"))
     return written

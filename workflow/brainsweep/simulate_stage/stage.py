@@ -26,6 +26,7 @@ import numpy as np
 from brainsweep.errors import InputError
 from brainsweep.io import load_npz, provenance, save_npz
 from brainsweep.network.delays import delay_horizon
+from brainsweep.regions import region_labels
 from brainsweep.simulate.grid import shard_rows
 from brainsweep.simulate.memory import available_memory_bytes, check_host_memory, host_memory
 from brainsweep.simulate.run import check_kernel_source
@@ -129,6 +130,11 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         "sim_index": rows,
         "bold": result.bold.astype(np.float32),
         "bold_period_s": np.float64(result.bold_period_s),
+        # the time axis (s; sample k is taken at the end of its TR) and the regions' names,
+        # so a shard reads on its own
+        "bold_time_s": (np.arange(result.bold.shape[1]) + 1) * np.float64(result.bold_period_s),
+        "region_labels": np.array(conn["labels"], dtype=str) if "labels" in conn
+        else np.array(region_labels(result.bold.shape[2]), dtype=str),
         "diverged": result.diverged,
     }
     record = provenance(
