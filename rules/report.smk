@@ -1,6 +1,11 @@
 # Report pages that are not figures: the study's configuration as it ran (its own report
 # item, so the landing page keeps to the study's title, description and rule graph) and the
 # scores as an HTML table (the report would only offer a CSV for download).
+# Writing one YAML file from the config in memory is not worth a cluster job.
+localrules:
+    study_config,
+
+
 rule study_config:
     output:
         yaml="results/config/{study}.yaml",
