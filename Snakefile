@@ -48,6 +48,7 @@ else:
     include: "rules/bold.smk"
     include: "rules/fit.smk"
     include: "rules/figures.smk"
+    include: "rules/report.smk"
 
     if SETTINGS.recovery is not None:
 

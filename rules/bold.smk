@@ -17,5 +17,5 @@ rule process_bold:
         settings=settings_json("bold"),
         code=code_hash("bold", "io.py", "study/schema.py", "study/checked.py"),
     shell:
-        "brainsweep bold --settings {params.settings:q} --shard {input} --out {output.npz}"
+        "brainsweep bold --settings {params.settings:q} --shard-file {input} --out {output.npz}"
         " > {log} 2>&1"

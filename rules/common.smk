@@ -62,6 +62,17 @@ def empirical_settings_json():
     return json.dumps(SETTINGS.empirical_settings(), sort_keys=True)
 
 
+def figure_settings_json():
+    """The figures section, its units filled in from the model file for swept model
+    parameters (a unit the study gives in figures.units wins)."""
+    figures = dict(SETTINGS.section("figures"))
+    model = SETTINGS.kernel.model.load()
+    swept = set(SETTINGS.simulate.grid.build().names)
+    found = {p.name: p.unit for p in model.parameters if p.name in swept and p.unit}
+    figures["units"] = {**found, **(figures.get("units") or {})}
+    return json.dumps(figures, sort_keys=True)
+
+
 def kernel_settings_json():
     """What a kernel is made of (Study.kernel_settings): model, coupling, the integrator's
     method, noise and type, and simulation.history_dtype; nothing else regenerates it.
@@ -150,6 +161,9 @@ def get_final_outputs():
         f"{CONNECTOME}.png",
         f"results/fit/{STUDY}/scores.csv",
         f"results/fit/{STUDY}/best.json",
+        f"results/fit/{STUDY}/scores.html",
+        f"results/config/{STUDY}.yaml",
+        f"results/figures/{STUDY}/landscape.html",
         *figure_outputs(),
         *recovery_outputs(),
     ]

@@ -3,11 +3,8 @@ rule fit_study:
         shards=get_bold_shards,
         empirical=EMPIRICAL,
     output:
-        scores=report(
-            "results/fit/{study}/scores.csv",
-            caption="../docs/report/scores.rst",
-            category="Fit",
-        ),
+        # shown in the report as a table (rules/report.smk: scores_table)
+        scores="results/fit/{study}/scores.csv",
         best="results/fit/{study}/best.json",
     log:
         "logs/fit_study/{study}.log",

@@ -33,7 +33,7 @@ rule simulate_truth:
         ),
     shell:
         "NUMBA_NUM_THREADS={threads} brainsweep simulate --settings {params.settings:q}"
-        " --connectome {input.connectome} --kernel {input.kernel} --shard 0"
+        " --connectome {input.connectome} --kernel {input.kernel} --shard-id 0"
         " --out {output.npz} --memory-mb {resources.mem_mb} > {log} 2>&1"
 
 

@@ -36,5 +36,5 @@ rule simulate_shard:
         ),
     shell:
         "NUMBA_NUM_THREADS={threads} brainsweep simulate --settings {params.settings:q}"
-        " --connectome {input.connectome} --kernel {input.kernel} --shard {wildcards.shard}"
+        " --connectome {input.connectome} --kernel {input.kernel} --shard-id {wildcards.shard}"
         " --out {output.npz} --memory-mb {resources.mem_mb} > {log} 2>&1"

@@ -55,7 +55,7 @@ def test_unknown_model_parameter_in_a_sweep(tmp_path):
     }
     out = tmp_path / "shard-0.npz"
     result = brainsweep("simulate", "--settings", json.dumps(settings), "--connectome",
-                        str(tmp_path / "conn.npz"), "--shard", "0", "--out", str(out))
+                        str(tmp_path / "conn.npz"), "--shard-id", "0", "--out", str(out))
     assert result.returncode == 2
     assert "etta" in result.stderr and "eta" in result.stderr
     assert not out.exists()
@@ -118,7 +118,7 @@ def test_a_stale_kernel_never_runs(tmp_path):
     assert made.returncode == 0, made.stderr
     out = tmp_path / "shard-0.npz"
     result = brainsweep("simulate", "--settings", json.dumps(shard_settings()), "--connectome",
-                        str(tmp_path / "conn.npz"), "--kernel", str(kernel), "--shard", "0",
+                        str(tmp_path / "conn.npz"), "--kernel", str(kernel), "--shard-id", "0",
                         "--out", str(out))
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
@@ -130,7 +130,7 @@ def test_a_stale_kernel_never_runs(tmp_path):
     assert brainsweep("kernels", "--settings", json.dumps(shard_settings()), "--out",
                       str(fresh)).returncode == 0
     result = brainsweep("simulate", "--settings", json.dumps(shard_settings()), "--connectome",
-                        str(tmp_path / "conn.npz"), "--kernel", str(fresh), "--shard", "0",
+                        str(tmp_path / "conn.npz"), "--kernel", str(fresh), "--shard-id", "0",
                         "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.is_file()

@@ -138,7 +138,7 @@ def hcp_stack():
 def test_hcp_study_folder_loads_as_a_stack(hcp_stack):
     assert hcp_stack.weights.shape == hcp_stack.lengths.shape == (7, 94, 94)
     assert hcp_stack.subject_ids == HCP_IDS
-    assert hcp_stack.labels[0] == "AAL2-000" and hcp_stack.labels[-1] == "AAL2-093"
+    assert hcp_stack.labels[0] == "Precentral_L" and hcp_stack.labels[-1] == "Temporal_Inf_R"
     assert hcp_stack.region_data["waytotal"].shape == (7, 94)
     assert hcp_stack.region_data["nvoxel"].shape == (7, 94)
     assert len(hcp_stack.sources) == 7 * 4  # CM, LEN, waytotal, nvoxel per subject
@@ -154,9 +154,10 @@ def test_hcp_study_folder_loads_as_a_stack(hcp_stack):
 def test_hcp_cortical_preset_keeps_80_regions_and_their_labels(hcp_stack):
     conn = connectome.preprocess(hcp_stack, regions={"preset": "aal2-cortical", "drop": []})
     assert conn.weights.shape == (80, 80)
-    dropped = {f"AAL2-{i:03d}" for i in (*range(40, 46), *range(74, 82))}
-    assert set(conn.labels) == {f"AAL2-{i:03d}" for i in range(94)} - dropped
-    assert conn.labels[39:41] == ("AAL2-039", "AAL2-046")
+    dropped = {hcp_stack.labels[i] for i in (*range(40, 46), *range(74, 82))}
+    assert set(conn.labels) == set(hcp_stack.labels) - dropped
+    assert "Thalamus_L" in dropped and "Insula_R" in conn.labels
+    assert conn.labels[39:41] == ("Cingulate_Post_R", "Calcarine_L")
 
 
 def test_hcp_subject_list_and_single_subject_folder():
@@ -298,3 +299,10 @@ def test_unknown_source_and_format():
     with pytest.raises(InputError, match="unknown format") as info:
         connectome.load(TVB / "connectivity_68.zip", fmt="gifti")
     assert info.value.field == "connectome.format"
+
+
+def test_repr_is_one_short_line(hcp_stack):
+    text = repr(hcp_stack)
+    assert len(text) < 400 and "\n" not in text
+    assert text.startswith("Connectome(94 regions, 7 subjects")
+    assert "Precentral_L" in text and "Temporal_Inf_R" in text and "mm" in text

@@ -25,3 +25,15 @@ def test_cuda_reports_progress_and_results_do_not_change(cuda_device, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines and lines[-1].startswith("cuda: 100 % of 30 000 sim-steps"), lines
     np.testing.assert_array_equal(quiet.tavg, loud.tavg)
+
+
+def test_cuda_progress_carries_the_callers_label(cuda_device, capsys):
+    """The shard stage names shard and size; the GPU run loop prints that label."""
+    conn = SimpleNamespace(weights=np.array([[0.0, 1.0], [0.5, 0.0]]),
+                           lengths=np.array([[0.0, 12.0], [12.0, 0.0]]))
+    label = "shard 1 of 3 (2 simulations x 5 000 steps, cuda)"
+    simulate.run(conn, "montbrio", target="cuda", device=cuda_device, n_steps=5_000,
+                 params={"speed": [3.0, 6.0]}, monitors=("tavg",), stochastic=False,
+                 dtype="float32", progress=label)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and lines[-1].startswith(f"{label}: 100 % of 10 000 sim-steps"), lines

@@ -223,7 +223,7 @@ def test_simulate_stage_refuses_a_shard_larger_than_its_memory(tmp_path, hcp_con
     out = tmp_path / "sims" / "shard-0.npz"
     result = subprocess.run(
         [sys.executable, "-m", "brainsweep.cli", "simulate", "--settings", json.dumps(settings),
-         "--connectome", str(tmp_path / "conn.npz"), "--shard", "0", "--out", str(out),
+         "--connectome", str(tmp_path / "conn.npz"), "--shard-id", "0", "--out", str(out),
          "--memory-mb", "0.05"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.splitlines()

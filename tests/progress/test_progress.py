@@ -69,3 +69,23 @@ def test_a_target_reports_progress_and_results_do_not_change(target, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines and lines[-1].startswith(f"{target}: 100 % of 9 000 sim-steps"), lines
     np.testing.assert_array_equal(quiet.tavg, loud.tavg)
+
+
+def test_a_terminal_gets_a_bar_and_a_log_gets_lines():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    bar = Terminal()
+    report = Progress(1000, label="shard 1 of 4 (2 simulations x 500 steps, numba)",
+                      stream=bar, interval_s=3600.0)
+    report.update(500)
+    report.finish()
+    text = bar.getvalue()
+    assert "\r" in text and "shard 1 of 4" in text and "1.00k/1.00k" in text
+    log = io.StringIO()  # not a terminal: plain lines, no carriage returns
+    report = Progress(1000, label="shard 1 of 4", stream=log, interval_s=0.0)
+    report.update(500)
+    report.finish()
+    assert "\r" not in log.getvalue()
+    assert log.getvalue().splitlines()[-1].startswith("shard 1 of 4: 100 % of 1 000 sim-steps")

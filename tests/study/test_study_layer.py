@@ -78,7 +78,8 @@ def test_the_cli_is_built_from_the_stage_registry():
                     and isinstance(action.choices, dict)).choices
     assert set(list_stages()) <= set(commands)
     assert list_stages() == ["connectome", "empirical", "kernels", "simulate", "bold", "fit",
-                             "figures", "recovery", "reproduce", "optimise", "optimise-summary"]
+                             "figures", "landscape", "recovery", "study-config", "table",
+                             "reproduce", "optimise", "optimise-summary"]
     # every subcommand but the three that run no stage comes from the registry
     assert set(commands) - set(list_stages()) == {"models", "info", "bench"}
     for name in list_stages():
@@ -118,13 +119,13 @@ def test_settings_from_a_file(tmp_path, repo_root, form):
         (tmp_path / "study.yaml").write_text(yaml.safe_dump(config))
         given = tmp_path / "study.yaml"
     out = tmp_path / "out.npz"
-    result = brainsweep("bold", "--settings", str(given), "--shard", str(shard),
+    result = brainsweep("bold", "--settings", str(given), "--shard-file", str(shard),
                         "--out", str(out))
     assert result.returncode == 0, result.stderr
     with np.load(out) as data:
         assert data["fc"].shape == (2, 4, 4)
     inline = tmp_path / "inline.npz"
-    assert brainsweep("bold", "--settings", json.dumps(section), "--shard", str(shard),
+    assert brainsweep("bold", "--settings", json.dumps(section), "--shard-file", str(shard),
                       "--out", str(inline)).returncode == 0
     with np.load(out) as a, np.load(inline) as b:
         np.testing.assert_array_equal(a["fc"], b["fc"])
@@ -134,7 +135,7 @@ def test_a_bad_settings_file_is_one_error_line(tmp_path):
     (tmp_path / "bad.yaml").write_text("transient_s: [1, 2\n")
     out = tmp_path / "out.npz"
     for given in (str(tmp_path / "bad.yaml"), str(tmp_path / "missing.yaml")):
-        result = brainsweep("bold", "--settings", given, "--shard", "x.npz", "--out", str(out))
+        result = brainsweep("bold", "--settings", given, "--shard-file", "x.npz", "--out", str(out))
         assert result.returncode == 2
         assert "error:" in result.stderr and given in result.stderr
         assert not out.exists()

@@ -34,10 +34,11 @@ from test_reproducibility_checksums import (
 SNAKEMAKE = shutil.which("snakemake")
 pytestmark = pytest.mark.skipif(SNAKEMAKE is None, reason="snakemake is not installed")
 
-# A shard's log gets a progress line ("numba: 40 % of ...") about a second into its kernel;
-# one below 100 % means the simulation is under way and unfinished (a tiny shard's kernel
-# runs for a few seconds on two cores).
-PROGRESS = re.compile(r"^numba: (\d+) % of", re.MULTILINE)
+# A shard's log gets a progress line ("shard 0 of 2 (2 simulations x 208 333 steps, numba):
+# 40 % of ...") about a second into its kernel; one below 100 % means the simulation is under
+# way and unfinished (a tiny shard's kernel runs for a few seconds on two cores).
+PROGRESS = re.compile(r"^shard \d+ of \d+ \(\d+ simulations x [\d ]+ steps, numba\): (\d+) % of",
+                      re.MULTILINE)
 
 
 def processes_in(work: Path) -> dict[int, list[str]]:
@@ -58,10 +59,10 @@ def shard_processes(work: Path) -> dict[int, int]:
     """pid -> shard id of the running `brainsweep simulate` processes in ``work``."""
     shards = {}
     for pid, argv in processes_in(work).items():
-        # the Python process itself (`... bin/brainsweep simulate ... --shard i`), not the
+        # the Python process itself (`... bin/brainsweep simulate ... --shard-id i`), not the
         # shell around it (whose command line is one string)
-        if "simulate" in argv and "--shard" in argv and any("brainsweep" in a for a in argv):
-            shards[pid] = int(argv[argv.index("--shard") + 1])
+        if "simulate" in argv and "--shard-id" in argv and any("brainsweep" in a for a in argv):
+            shards[pid] = int(argv[argv.index("--shard-id") + 1])
     return shards
 
 

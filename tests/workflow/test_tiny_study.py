@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +90,17 @@ def test_shards_hold_bold_at_the_tr(tiny_run):
         assert shard["bold"].shape == (2, 41, 80)
         assert float(shard["bold_period_s"]) == pytest.approx(0.72)
         np.testing.assert_array_equal(shard["sim_index"], [2, 3])
+        np.testing.assert_allclose(shard["bold_time_s"], 0.72 * np.arange(1, 42))
+        labels = shard["region_labels"].tolist()
+    # one spelling of every region in every file: the connectome's, the empirical data's and
+    # the shards' names are the same AAL2 names, in the same order
+    results = tiny_run / "results"
+    with np.load(results / "bold" / "tiny" / "shard-1.npz") as bold, \
+            np.load(results / "connectome" / "tiny" / "hcp-aal2-cortical.npz") as conn, \
+            np.load(results / "empirical" / "tiny" / "hcp-aal2-rest1.npz") as emp:
+        assert bold["region_labels"].tolist() == labels == conn["labels"].tolist() \
+            == emp["labels"].tolist()
+    assert labels[:2] == ["Precentral_L", "Precentral_R"] and len(labels) == 80
 
 
 def test_rerun_has_nothing_to_do(tiny_run, repo_root):
@@ -151,22 +161,69 @@ def test_report_holds_every_figure_with_its_caption_and_the_config(tiny_run, rep
                        str(repo_root / "config" / "studies" / "tiny.yaml"))
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     html = (tiny_run / "report.html").read_text()
-    for name in (*FIGURES, "hcp-aal2-cortical.png", "scores.csv"):
+    for name in (*FIGURES, "hcp-aal2-cortical.png", "scores.html", "landscape.html",
+                 "tiny.html"):
         assert name in html, name
     for caption in ("Score landscape of study", "Functional connectivity at the best fit",
                     "Functional connectivity dynamics at the best fit",
-                    "The group structural connectome"):
+                    "The group structural connectome", "The interactive score landscape",
+                    "The configuration of study", "The scores of study"):
         assert caption in html, caption
-    # the study's configuration as run, in the report's description: the study file's keys
-    # with the schema's defaults filled in, and nothing of the default study
+    # the landing page: the study's title and description, not its configuration
     found = re.search(r'var workflow_desc = ("(?:[^"\\]|\\.)*");', html)
     description = json.loads(found.group(1))
-    assert "brainsweep study <tt class=\"docutils literal\">tiny</tt>" in description
-    block = re.search(r'<pre class="literal-block">\n(.*?)</pre>', description, re.S)
-    shown = json.loads(unescape(block.group(1)))
     study = yaml.safe_load((repo_root / "config" / "studies" / "tiny.yaml").read_text())
+    assert study["title"] in description
+    assert "literal-block" not in description and len(description) < 3000
+    # the configuration as run is its own item: the study file's keys with the schema's
+    # defaults filled in, and nothing of the default study
+    shown = yaml.safe_load((tiny_run / "results" / "config" / "tiny.yaml").read_text())
     assert shown == merged_with(shown, study)
     assert shown["sweep"] == study["sweep"] and shown["fit"] == {"metric": "fc_corr"}
+
+
+def test_report_and_landscape_in_a_browser(tiny_run, repo_root):
+    """The report's landing page shows the title and the rule graph in a 1400 x 1000 window;
+    the landscape page loads without console errors and a click on a cell shows that
+    simulation's FC. Screenshots of both go to docs/figures/."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from browser import chromium, console_errors, wait_for
+
+    report = tiny_run / "report.html"
+    if not report.is_file():
+        test_report_holds_every_figure_with_its_caption_and_the_config(tiny_run, repo_root)
+    title = yaml.safe_load((repo_root / "config" / "studies" / "tiny.yaml").read_text())["title"]
+    shots = repo_root / "docs" / "figures"
+    with chromium(1400, 1000) as browser:
+        browser.get(report.as_uri())
+        heading = wait_for(browser, "Array.from(document.querySelectorAll('h1'))"
+                                    f".find(h => h.textContent.includes({json.dumps(title)}))")
+        graph = wait_for(browser, "document.querySelector('.vega-embed canvas')")
+        for element in (heading, graph):
+            top, height = element.location["y"], element.size["height"]
+            assert 0 <= top and top + min(height, 100) <= 1000, (element.tag_name, top)
+        assert console_errors(browser) == []
+        browser.save_screenshot(str(shots / "report-landing.png"))
+
+    scores = pd.read_csv(tiny_run / "results" / "fit" / "tiny" / "scores.csv")
+    page = tiny_run / "results" / "figures" / "tiny" / "landscape.html"
+    with chromium(1500, 1000) as browser:
+        browser.get(page.as_uri())
+        wait_for(browser, "document.body.dataset.ready === 'true'")
+        assert console_errors(browser) == []
+        # axes as figures.pairs: speed (x) against global_coupling (y); click speed=4, gc=18
+        area = browser.find_element(By.CSS_SELECTOR, "#landscape .nsewdrag")
+        width, height = area.size["width"], area.size["height"]
+        ActionChains(browser).move_to_element_with_offset(
+            area, int(-width / 4), int(height / 4)).click().perform()
+        clicked = scores[(scores["speed"] == 4.0) & (scores["global_coupling"] == 18.0)]
+        index = int(clicked["sim_index"].iloc[0])
+        wait_for(browser, f"document.getElementById('fc').dataset.simIndex === '{index}'")
+        assert f"Simulation {index}" in browser.find_element(By.ID, "details").text
+        assert console_errors(browser) == []
+        browser.save_screenshot(str(shots / "landscape-tiny.png"))
 
 
 def merged_with(base: dict, update: dict) -> dict:

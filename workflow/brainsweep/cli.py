@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,6 +84,9 @@ def _cmd_stage(args) -> None:
         message = str(error).removeprefix(f"[{error.field}]: " if error.field else "")
         raise InputError(message, source=args.settings_source, field=error.field) from None
     stage.run(checked, inputs, outputs)
+    # the last line of every stage's log: what it wrote (a folder: the folder)
+    written = [str(value) for value in outputs.values() if value is not None]
+    print(f"{stage.name}: wrote {', '.join(written)}", file=sys.stderr)
 
 
 def tvb_class(model) -> str:
@@ -96,7 +101,13 @@ def tvb_class(model) -> str:
 def _cmd_models(args) -> None:
     from brainsweep.dsl import list_couplings, list_models, load_model
 
-    for name, path in list_models().items():
+    shipped = list_models()
+    if args.name is not None:
+        if args.name not in shipped:
+            raise BrainsweepError(f"unknown model {args.name!r}; shipped: {sorted(shipped)}")
+        _describe_model(load_model(shipped[args.name]), shipped[args.name])
+        return
+    for name, path in shipped.items():
         model = load_model(path)
         print(f"{name}: {model.name} ({path.name}; TVB: {tvb_class(model)})")
         print(f"  state variables: {', '.join(model.state_names)}; coupled: "
@@ -105,6 +116,35 @@ def _cmd_models(args) -> None:
             unit = f" {p.unit}" if p.unit else ""
             print(f"  {p.name} = {p.default:g}{unit}  {p.description}")
     print(f"couplings: {', '.join(list_couplings())}")
+    print("`brainsweep models NAME` shows one model's equations")
+
+
+def _describe_model(model, path: Path) -> None:
+    """One model in full: what it is, its equations as the file writes them, its parts."""
+    import yaml
+
+    written = yaml.safe_load(path.read_text()) or {}
+    print(f"{model.name} ({path.name})")
+    if model.description:
+        print(f"  {model.description.strip()}")
+    for reference in model.references:
+        print(f"  reference: {reference}")
+    print("state variables (d/dt as written in the file):")
+    for state in model.states:
+        lower = "-inf" if state.lower is None else f"{state.lower:g}"
+        upper = "inf" if state.upper is None else f"{state.upper:g}"
+        bounds = "" if state.lower is None and state.upper is None else \
+            f", bounds [{lower}, {upper}]"
+        equation = (written.get("derivatives") or {}).get(state.name, "")
+        print(f"  d{state.name}/dt = {equation}")
+        print(f"    initial {state.initial:g}, noise {state.noise:g}{bounds}")
+    print("parameters:")
+    for p in model.parameters:
+        unit = f" {p.unit}" if p.unit else ""
+        span = f" range [{p.range[0]:g}, {p.range[1]:g}]" if p.range else ""
+        print(f"  {p.name} = {p.default:g}{unit}{span}  {p.description}")
+    print("coupling terms: " + ", ".join(f"{term.name} (of {term.variable})"
+                                         for term in model.coupling_terms))
 
 
 def _cmd_info(args) -> None:
@@ -167,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
             else:
                 p.add_argument(port.flag, dest=port.name, type=port.type, help=port.help,
                                required=port.required, default=port.default,
-                               choices=port.choices, nargs="+" if port.many else None)
+                               choices=port.choices() if callable(port.choices)
+                               else port.choices, nargs="+" if port.many else None)
         p.set_defaults(func=_cmd_stage)
 
     p = sub.add_parser("models", help="list shipped models, their parameters and couplings",
@@ -176,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "name), state and coupled variables, every parameter with "
                                    "its default, unit and meaning; then the coupling "
                                    "functions.")
+    p.add_argument("name", nargs="?", help="one model: its equations, parameters and "
+                                           "references")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("info", help="targets and the devices each can see (CPU cores, CUDA "
@@ -204,9 +247,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
+        sys.stdout.flush()
     except BrainsweepError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `brainsweep models | head`: the reader left; say nothing more. stdout is pointed at
+        # the null device so that the interpreter's own flush at exit cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as err:  # a refusal of the system that no stage turned into its own error
         where = f"{err.filename}: " if err.filename else ""
         print(f"error: {where}{err.strerror or err}", file=sys.stderr)

@@ -1,4 +1,7 @@
-"""Progress lines for long shards, written to a log (one line per update, no carriage returns).
+"""Progress of long shards: plain lines in a log, a tqdm bar on a terminal.
+
+In a log (a file, a pipe: what Snakemake gives a job) each update is one line, no carriage
+returns, so ``tail -f`` and ``grep`` read it; on a terminal the same updates drive a tqdm bar.
 
 Every target reports through :class:`Progress`: the GPU targets after each launch of a few
 thousand steps, the Numba target from a watcher thread that reads the steps each simulation
@@ -41,7 +44,7 @@ class Progress:
     """
 
     def __init__(self, total: int, *, label: str, stream: TextIO | None = None,
-                 interval_s: float = 10.0) -> None:
+                 interval_s: float = 10.0, terminal: bool | None = None) -> None:
         self.total = max(int(total), 1)
         self.label = label
         self.stream = sys.stderr if stream is None else stream
@@ -49,9 +52,25 @@ class Progress:
         self.started = time.perf_counter()
         self._last_line = -float("inf")
         self._done = 0
+        if terminal is None:
+            isatty = getattr(self.stream, "isatty", None)
+            terminal = bool(isatty and isatty())
+        self._bar = None
+        if terminal:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total, desc=label, unit="sim-step", unit_scale=True,
+                             file=self.stream, dynamic_ncols=True)
 
     def update(self, done: int, *, force: bool = False) -> None:
-        self._done = min(max(int(done), 0), self.total)
+        done = min(max(int(done), 0), self.total)
+        if self._bar is not None:
+            self._bar.update(done - self._done)
+            self._done = done
+            if done == self.total and force:
+                self._bar.close()
+            return
+        self._done = done
         now = time.perf_counter()
         if force or now - self._last_line >= self.interval_s:
             self._last_line = now

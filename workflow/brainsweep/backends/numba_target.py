@@ -88,7 +88,9 @@ class NumbaTarget(Target):
         )
         loaded = time.perf_counter()
         if progress:  # the kernel releases the GIL (nogil), so a thread can watch it
-            report = Progress(n_sims * inputs.n_steps, label="numba")
+            # the caller's label (the shard stage names shard and size), else the target
+            report = Progress(n_sims * inputs.n_steps,
+                              label=progress if isinstance(progress, str) else "numba")
             stop = watch(report, lambda: int(steps_done.sum()))
             try:
                 module.simulate_shard(*args)

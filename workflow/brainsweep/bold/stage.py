@@ -111,6 +111,8 @@ def run_stage(
         "n_samples": np.int64(-1 if n_samples is None else n_samples),
         "postprocess_json": np.array(json.dumps(options, sort_keys=True)),
     }
+    if "region_labels" in data:  # FC rows and columns are these regions
+        arrays["region_labels"] = data["region_labels"]
     if fcd_rows is not None:
         arrays["fcd_values"] = fcd_rows
     record = provenance(

@@ -137,6 +137,22 @@ class Connectome:
         """True when the weights are a per-subject stack ``(S, N, N)``."""
         return self.weights.ndim == 3
 
+    def __repr__(self) -> str:
+        """One line: size, subjects, the weights' and lengths' ranges, a few region names and
+        the steps applied (the arrays themselves are ``weights`` and ``lengths``)."""
+        weights, lengths = np.asarray(self.weights), np.asarray(self.lengths)
+        exists = weights > 0
+        names = list(self.labels)
+        shown = ", ".join(names[:2]) + (f", ..., {names[-1]}" if len(names) > 3 else
+                                        "".join(f", {name}" for name in names[2:]))
+        stack = f", {len(self.subject_ids)} subjects" if self.is_stack else ""
+        span = (f"weights {weights[exists].min():.3g}..{weights.max():.3g}, "
+                f"lengths {lengths[exists].min():.3g}..{lengths[exists].max():.3g} mm"
+                if exists.any() else "no connections")
+        steps = " -> ".join(str(step.get("step", "?")) for step in self.steps) or "none"
+        return (f"Connectome({self.n_regions} regions{stack}, {exists.mean():.0%} of pairs "
+                f"connected, {span}; regions {shown}; steps {steps})")
+
     def evolve(self, **changes: Any) -> Connectome:
         """A copy with some fields replaced (the original is left as it was)."""
         return replace(self, **changes)

@@ -1,4 +1,4 @@
-"""A one-page figure of a connectome: weights, tract lengths, degrees."""
+"""A one-page figure of a connectome: weights, tract lengths, node strengths."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from brainsweep import io
+from brainsweep.regions import hemisphere, hemisphere_order
 
 from .model import Connectome
 
@@ -29,11 +30,12 @@ def skipped_note(conn: Connectome) -> str | None:
 def plot(conn: Connectome, path: str | os.PathLike) -> Path:
     """Write a figure of ``conn`` to ``path`` (format from the suffix), atomically.
 
-    Panels: the weight matrix on a log colour scale (rows are targets, columns sources),
-    the histogram of tract lengths of existing connections, and the distribution of weighted
-    node degrees (in- and out-strength; the binary density and mean degree in its title).
-    A stack is shown as its subject mean. Subjects skipped for missing files are named above
-    the panels (:func:`skipped_note`).
+    Panels: the weight matrix on a log colour scale (rows are targets, columns sources;
+    regions ordered left hemisphere, then right, when their names say which, with a line
+    between), the histogram of tract lengths of existing connections, and the distribution
+    of node strengths (weighted in- and out-degree; the binary density and mean binary degree
+    in its title). A stack is shown as its subject mean. Subjects skipped for missing files are
+    named above the panels (:func:`skipped_note`).
 
     Parameters
     ----------
@@ -63,13 +65,23 @@ def plot(conn: Connectome, path: str | os.PathLike) -> Path:
         ax = axes[0]
         if exists.any():
             # zeros have no logarithm: leave them blank instead of clipping to the minimum
-            shown = np.ma.masked_where(~exists, weights)
+            order = hemisphere_order(conn.labels)
+            shown = np.ma.masked_where(~exists, weights)[np.ix_(order, order)]
             image = ax.imshow(shown, cmap="viridis", interpolation="nearest",
                               norm=LogNorm(vmin=weights[exists].min(), vmax=weights.max()))
             fig.colorbar(image, ax=ax, label="weight (log scale)")
+            sides = [hemisphere(conn.labels[i]) for i in order]
+            for k in range(1, len(sides)):
+                if sides[k] != sides[k - 1]:
+                    ax.axhline(k - 0.5, color="white", linewidth=0.8)
+                    ax.axvline(k - 0.5, color="white", linewidth=0.8)
+            if any(side is not None for side in sides):
+                ax.set_xlabel("source region (left hemisphere, then right)")
+                ax.set_ylabel("target region (left, then right)")
+            else:
+                ax.set_xlabel("source region (index)")
+                ax.set_ylabel("target region (index)")
         ax.set_title(f"weights ({conn.n_regions} regions)")
-        ax.set_xlabel("source region")
-        ax.set_ylabel("target region")
 
         ax = axes[1]
         ax.hist(lengths[exists], bins=40, color="tab:blue")
@@ -84,9 +96,9 @@ def plot(conn: Connectome, path: str | os.PathLike) -> Path:
         out_strength = weights.sum(axis=0)
         ax.hist([in_strength, out_strength], bins=20, label=["in (row sum)", "out (column sum)"])
         density = exists[~np.eye(conn.n_regions, dtype=bool)].mean()
-        ax.set_title(f"degree distribution\n(binary density {density:.0%}, "
-                     f"mean degree {exists.sum(axis=1).mean():.1f})")
-        ax.set_xlabel("weighted degree (strength)")
+        ax.set_title(f"node strength distribution\n(binary density {density:.0%}, "
+                     f"mean binary degree {exists.sum(axis=1).mean():.1f})")
+        ax.set_xlabel("node strength (sum of weights)")
         ax.set_ylabel("regions")
         ax.legend()
         note = skipped_note(conn)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from brainsweep.errors import InputError
-from brainsweep.regions import source_labels
+from brainsweep.regions import region_labels
 
 from .checks import check_matrix, check_same_shape, check_vector
 from .model import Connectome
@@ -132,7 +132,8 @@ def read_hcp(path: str | os.PathLike, *, subjects: Sequence[str] | None = None,
     -------
     Connectome
         Weights ``DTI_CM.mat['sc']`` and lengths ``DTI_LEN.mat['len']`` (mm); labels
-        ``AAL2-000``, ... (the files carry no names); ``waytotal`` (``waytotal.txt``) and
+        from :func:`brainsweep.regions.region_labels` (the files carry no names: AAL2's
+        for 94 regions); ``waytotal`` (``waytotal.txt``) and
         ``nvoxel`` (first column of ``nvoxel.txt``) in ``region_data`` when every subject
         has them. A stack with ``subject_ids`` for a study folder.
     """
@@ -189,7 +190,7 @@ def read_hcp(path: str | os.PathLike, *, subjects: Sequence[str] | None = None,
     return Connectome(
         weights=np.stack(weights) if study else weights[0],
         lengths=np.stack(lengths) if study else lengths[0],
-        labels=source_labels(n),
+        labels=region_labels(n),
         steps=(step,),
         sources=tuple(sources),
         subject_ids=tuple(found) if study else None,

@@ -22,7 +22,7 @@ from brainsweep.empirical.fc_files import load_fc_matrices
 from brainsweep.empirical.readers import _detect_format, _stem, load_timeseries, simulated_truth
 from brainsweep.errors import InputError
 from brainsweep.io import provenance, save_npz
-from brainsweep.regions import is_source_label, select_regions, source_labels
+from brainsweep.regions import is_source_label, region_labels, select_regions
 from brainsweep.study.checked import CheckedSettings
 
 __all__ = ["Settings", "run", "run_stage"]
@@ -48,7 +48,8 @@ def check_regions_agree(labels: list[str], connectome: str | os.PathLike, source
     """Refuse empirical regions that are not the connectome's, label by label.
 
     Both stages label a source that names no regions by position in the source
-    (:func:`brainsweep.regions.source_labels`), so ``drop: [0]`` against ``drop: [5]`` differ
+    (:func:`brainsweep.regions.region_labels`: AAL2's names for its 94 regions, else
+    positions), so ``drop: [0]`` against ``drop: [5]`` differ
     in their labels though not in their count. Where one side has names and the other only
     positions, the count is all that can be compared: checked, with a warning.
     """
@@ -136,7 +137,8 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
             drop=options["regions"]["drop"],
             source=source,
         )
-        names = series.labels or source_labels(n_regions)
+        # a file without names gets those the connectome stage gives the same regions
+        names = series.labels or region_labels(n_regions)
         labels = [names[i] for i in keep]
         if connectome is not None and kind != "simulated":  # a simulation: the model's regions
             check_regions_agree(labels, connectome, source, notes)

@@ -8,7 +8,7 @@ is written atomically, so a failed figure leaves nothing behind.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +16,14 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from brainsweep.bold.connectivity import upper_triangle
 from brainsweep.errors import InputError
+from brainsweep.figures.labels import axis_label, metric_label
 from brainsweep.fit.metrics import METRICS, ks_statistic
 from brainsweep.io import atomic_path
+from brainsweep.regions import hemisphere, hemisphere_order
 
 __all__ = [
     "best_grid",
@@ -145,6 +148,7 @@ def score_heatmap(
     *,
     higher_is_better: bool | None = None,
     fixed: Mapping[str, float] | None = None,
+    units: Mapping[str, str] | None = None,
     dpi: int = 150,
 ) -> Path:
     """Heat map of a metric over two swept parameters, the best cell marked.
@@ -169,6 +173,8 @@ def score_heatmap(
         Override the metric's direction.
     fixed
         Other parameters held at these grid values (default: the best over them).
+    units
+        Parameter units for the axis labels (see :func:`brainsweep.figures.labels.unit_of`).
     dpi
         Resolution of raster output.
 
@@ -177,6 +183,7 @@ def score_heatmap(
     pathlib.Path
         ``path``.
     """
+    per_cell = _simulations_per_cell(scores_csv_or_df, x, y, fixed)
     grid = best_grid(scores_csv_or_df, x, y, metric, higher_is_better=higher_is_better,
                      fixed=fixed)
     higher = _higher_is_better(metric, higher_is_better)
@@ -200,19 +207,57 @@ def score_heatmap(
     y_values = grid.index.to_numpy(dtype=float)
     axes.set_xticks(*_ticks(x_values))
     axes.set_yticks(*_ticks(y_values))
-    axes.set_xlabel(x)
-    axes.set_ylabel(y)
+    axes.set_xlabel(axis_label(x, units))
+    axes.set_ylabel(axis_label(y, units))
+    # say how the other parameters were treated only where there are any: with two swept
+    # parameters each cell is one simulation
     if fixed:
-        others = "at " + ", ".join(f"{name}={value:.3g}" for name, value in fixed.items())
+        others = "other parameters at " + ", ".join(
+            f"{name} = {value:.3g}" for name, value in fixed.items())
+    elif per_cell > 1:
+        others = f"{'best' if higher else 'lowest'} of {per_cell} simulations per cell"
     else:
-        others = f"{'max' if higher else 'min'} over other parameters"
+        others = "one simulation per cell"
     axes.set_title(
-        f"{metric} ({others})\nbest {values[row, col]:.3g} "
-        f"at {x}={x_values[col]:.3g}, {y}={y_values[row]:.3g}",
+        f"{metric} over {x} x {y} ({others})\nbest {values[row, col]:.3g} "
+        f"at {x} = {x_values[col]:.3g}, {y} = {y_values[row]:.3g}",
         fontsize=10,
     )
-    figure.colorbar(image, ax=axes, label=metric)
+    figure.colorbar(image, ax=axes, label=metric_label(metric))
+    handles = []
+    if np.isnan(values).any():
+        # grey means diverged, unless some of a grey cell's simulations ran but scored NaN
+        label = ("every simulation diverged" if _nan_cells_all_diverged(
+            scores_csv_or_df, x, y, metric, fixed, grid) else "diverged or no finite score")
+        handles.append(Patch(facecolor="0.8", edgecolor="0.5", label=label))
+    handles.append(axes.plot([], [], marker="*", markersize=12, color="white",
+                             markeredgecolor="black", linestyle="none", label="best")[0])
+    axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                ncol=len(handles), fontsize="small", frameon=False)
     return save_figure(figure, path, dpi=dpi)
+
+
+def _nan_cells_all_diverged(scores, x: str, y: str, metric: str,
+                            fixed: Mapping[str, float] | None, grid: pd.DataFrame) -> bool:
+    """Whether every simulation of every NaN cell of ``grid`` is flagged diverged."""
+    source = scores if not isinstance(scores, pd.DataFrame) else "scores"
+    table = _hold_fixed(read_scores(scores), fixed, [x, y], os.fspath(source))
+    if "diverged" not in table:
+        return False
+    flags = table.groupby([y, x])["diverged"].agg(lambda column: column.astype(bool).all())
+    missing = grid.stack(future_stack=True)
+    missing = missing[missing.isna()].index
+    return bool(all(flags.get(key, False) for key in missing))
+
+
+def _simulations_per_cell(scores: str | os.PathLike | pd.DataFrame, x: str, y: str,
+                          fixed: Mapping[str, float] | None) -> int:
+    """The most simulations one (x, y) cell of a landscape stands for."""
+    source = scores if not isinstance(scores, pd.DataFrame) else "scores"
+    table = _hold_fixed(read_scores(scores), fixed, [x, y], os.fspath(source))
+    if x not in table or y not in table or table.empty:
+        return 1
+    return int(table.groupby([y, x]).size().max())
 
 
 def score_profile(
@@ -222,6 +267,7 @@ def score_profile(
     path: str | os.PathLike,
     *,
     higher_is_better: bool | None = None,
+    units: Mapping[str, str] | None = None,
     dpi: int = 150,
 ) -> Path:
     """Line plot of the best ``metric`` against one swept parameter, the best point marked."""
@@ -244,9 +290,10 @@ def score_profile(
         markeredgecolor="black",
         linestyle="none",
     )
-    axes.set_xlabel(x)
-    axes.set_ylabel(metric)
-    axes.set_title(f"best {metric} {best[where]:.3g} at {x}={where:.3g}", fontsize=10)
+    axes.set_xlabel(axis_label(x, units))
+    axes.set_ylabel(metric_label(metric))
+    axes.set_title(f"{metric} against {x}: best {best[where]:.3g} at {x} = {where:.3g}",
+                   fontsize=10)
     return save_figure(figure, path, dpi=dpi)
 
 
@@ -255,13 +302,17 @@ def fc_comparison(
     emp_fc: np.ndarray,
     path: str | os.PathLike,
     *,
+    labels: Sequence[str] | None = None,
     title: str | None = None,
     dpi: int = 150,
 ) -> Path:
     """Simulated and empirical FC side by side, plus a scatter of their upper triangles.
 
-    Both matrices share one colour scale, [-1, 1]. The scatter's title gives the Pearson
-    correlation of the upper triangles (``fc_corr``).
+    Both matrices share one colour scale, [-1, 1]. With region ``labels`` the regions are
+    drawn left hemisphere first, then right (:func:`brainsweep.regions.hemisphere_order`),
+    the hemispheres divided by lines and the axes ticked with region names. The scatter has
+    the identity line and, in its title, the Pearson correlation of the upper triangles
+    (``fc_corr``, which the order does not change).
 
     Parameters
     ----------
@@ -269,6 +320,8 @@ def fc_comparison(
         ``[node, node]`` matrices of the same shape; the empirical one must be finite.
     path
         Output file (.png, .pdf or .svg), written atomically.
+    labels
+        One name per region, in the matrices' order (the empirical stage's ``labels``).
     title
         Figure title, e.g. the best parameters.
     """
@@ -283,6 +336,9 @@ def fc_comparison(
         raise InputError(
             f"simulated {sim.shape} and empirical {emp.shape} FC differ in shape", field="sim_fc"
         )
+    if labels is not None and len(labels) != sim.shape[0]:
+        raise InputError(f"{len(labels)} region labels for {sim.shape[0]} regions",
+                         field="labels")
     sim_upper, emp_upper = upper_triangle(sim), upper_triangle(emp)
     if not np.isfinite(emp_upper).all():
         raise InputError("empirical FC holds non-finite values", field="emp_fc")
@@ -291,27 +347,61 @@ def fc_comparison(
     finite = np.isfinite(sim_upper)
     r = np.corrcoef(sim_upper[finite], emp_upper[finite])[0, 1] if finite.sum() > 2 else np.nan
 
-    figure = Figure(figsize=(13.0, 4.2), layout="constrained")
-    panels = figure.subplots(1, 3)
+    names = [str(label) for label in labels] if labels is not None else None
+    order = hemisphere_order(names) if names is not None else np.arange(sim.shape[0])
+    figure = Figure(figsize=(15.0, 5.6), layout="constrained")
+    panels = figure.subplots(1, 3, width_ratios=[1.0, 1.0, 0.9])
     for axes, matrix, label in ((panels[0], sim, "simulated FC"), (panels[1], emp, "empirical FC")):
         image = axes.imshow(
-            np.ma.masked_invalid(matrix),
+            np.ma.masked_invalid(matrix[np.ix_(order, order)]),
             cmap="RdBu_r",
             vmin=-1.0,
             vmax=1.0,
             interpolation="nearest",
         )
         axes.set_title(label)
-        axes.set_xlabel("region")
-        axes.set_ylabel("region")
-    figure.colorbar(image, ax=panels[:2], label="Pearson r", shrink=0.9)
-    panels[2].scatter(emp_upper[finite], sim_upper[finite], s=2, alpha=0.3, linewidths=0)
-    panels[2].set_xlabel("empirical FC")
-    panels[2].set_ylabel("simulated FC")
-    panels[2].set_title(f"upper triangles, r = {r:.3f}")
+        _region_axes(axes, names, order)
+    figure.colorbar(image, ax=panels[:2], label="FC (Pearson r)", shrink=0.8)
+    scatter = panels[2]
+    scatter.scatter(emp_upper[finite], sim_upper[finite], s=3, alpha=0.3, linewidths=0,
+                    label="region pairs")
+    low = float(min(emp_upper.min(), np.nanmin(sim_upper), 0.0))
+    high = float(max(emp_upper.max(), np.nanmax(sim_upper)))
+    scatter.plot([low, high], [low, high], color="black", linewidth=1, linestyle="--",
+                 label="identity (simulated = empirical)")
+    scatter.set_aspect("equal", adjustable="datalim")
+    scatter.set_xlabel("empirical FC (Pearson r)")
+    scatter.set_ylabel("simulated FC (Pearson r)")
+    scatter.set_title(f"{int(finite.sum())} region pairs, r = {r:.3f}")
+    scatter.legend(fontsize="small", loc="upper left")
     if title:
         figure.suptitle(title)
     return save_figure(figure, path, dpi=dpi)
+
+
+def _region_axes(axes, names: list[str] | None, order: np.ndarray) -> None:
+    """Region names as ticks (every region up to 100, fewer beyond), hemisphere dividers."""
+    if names is None:
+        axes.set_xlabel("region (index)")
+        axes.set_ylabel("region (index)")
+        return
+    n = len(names)
+    step = max(1, int(np.ceil(n / 100)))
+    positions = np.arange(0, n, step)
+    shown = [names[order[i]] for i in positions]
+    size = 3.0 if n > 60 else 5.0
+    axes.set_xticks(positions, shown, rotation=90, fontsize=size)
+    axes.set_yticks(positions, shown, fontsize=size)
+    sides = [hemisphere(names[i]) for i in order]
+    for boundary in range(1, n):
+        if sides[boundary] != sides[boundary - 1]:
+            for line in (axes.axhline, axes.axvline):
+                line(boundary - 0.5, color="black", linewidth=0.8)
+    known = [side for side in sides if side is not None]
+    if known:
+        axes.set_xlabel("region (left hemisphere, then right)")
+    else:
+        axes.set_xlabel("region")
 
 
 def _finite_values(values: np.ndarray, name: str) -> np.ndarray:

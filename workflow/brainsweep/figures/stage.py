@@ -21,6 +21,7 @@ import pandas as pd
 from brainsweep.bold.shards import read_bold_shard
 from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.figures import plots
+from brainsweep.figures.labels import unit_of
 from brainsweep.fit.metrics import METRICS
 from brainsweep.fit.stage import read_empirical
 from brainsweep.io import provenance, write_sidecar
@@ -44,8 +45,9 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     ``pairs`` (``[[x, y], ...]`` parameter pairs for heat maps, or null for every pair of
     swept parameters, at most six), ``others`` (what a landscape does with the swept
     parameters not on its axes: ``max``, the best score over them; ``best``, held at the
-    best fit's values; or ``{name: value}``, held at those grid values), ``dpi`` (int > 0)
-    and ``format`` (png, pdf or svg).
+    best fit's values; or ``{name: value}``, held at those grid values), ``units``
+    (``{parameter: unit}`` for the axis labels; the workflow fills in the model file's),
+    ``dpi`` (int > 0) and ``format`` (png, pdf or svg).
 
     Raises
     ------
@@ -91,6 +93,12 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     elif others not in ("max", "best"):
         raise InputError(f"expected max, best or {{parameter: value}}, got {others!r}",
                          field="figures.others")
+    units = out["units"]
+    if not isinstance(units, Mapping) or not all(
+            isinstance(value, str) for value in units.values()):
+        raise InputError(f"expected {{parameter: unit}} strings, got {units!r}",
+                         field="figures.units")
+    out["units"] = {str(name): value for name, value in units.items()}
     dpi = out["dpi"]
     if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi <= 0:
         raise InputError(f"expected a positive integer, got {dpi!r}", field="figures.dpi")
@@ -161,6 +169,12 @@ def _swept(table: pd.DataFrame, source: str) -> list[str]:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+
+
+def _with_unit(name: str, value: float, units: Mapping[str, str]) -> str:
+    """``speed = 12 m/s``: a parameter's value as a title shows it."""
+    unit = unit_of(name, units)
+    return f"{name} = {value:.3g}" + (f" {unit}" if unit not in ("", "dimensionless") else "")
 
 
 def _held(options: Mapping[str, Any], x: str, y: str, swept: Sequence[str],
@@ -266,8 +280,10 @@ def run_stage(
     landscapes = [_held(options, x, y, swept, table.loc[best]) for x, y in pairs]
     for held, (x, y) in zip(landscapes, pairs, strict=True):  # check before writing
         plots.best_grid(table, x, y, metric, fixed=held)
-    shown = ", ".join(f"{name}={table.loc[best, name]:.3g}" for name in swept)
-    title = f"best {metric} = {values[best]:.3f} (sim {best_index}{', ' if shown else ''}{shown})"
+    shown = ", ".join(_with_unit(name, table.loc[best, name], options["units"])
+                      for name in swept)
+    title = (f"Best fit by {metric} = {values[best]:.3f}: simulation {best_index}"
+             f"{', ' if shown else ''}{shown}")
 
     out = Path(out_dir)
     names = figure_files(options, swept, fcd=has_fcd)
@@ -282,16 +298,18 @@ def run_stage(
         written.append(path)
 
     for name, held, (x, y) in zip(names["landscapes"], landscapes, pairs, strict=True):
-        path = plots.score_heatmap(table, x, y, metric, out / name, fixed=held, dpi=dpi)
+        path = plots.score_heatmap(table, x, y, metric, out / name, fixed=held,
+                                   units=options["units"], dpi=dpi)
         record(path, "landscape", {"scores": scores}, axes=[x, y],
                others=held if held is not None else "max", best=best_record)
     if not pairs and names["landscapes"]:
         path = plots.score_profile(table, swept[0], metric, out / names["landscapes"][0],
-                                   dpi=dpi)
+                                   units=options["units"], dpi=dpi)
         record(path, "profile", {"scores": scores}, axes=[swept[0]], best=best_record)
     evidence = {"scores": scores, "bold": best_shard, "empirical": empirical}
-    path = plots.fc_comparison(sim_fc, emp["fc_group"], out / names["fc"][0], title=title,
-                               dpi=dpi)
+    labels = [str(label) for label in emp["labels"]] if "labels" in emp else None
+    path = plots.fc_comparison(sim_fc, emp["fc_group"], out / names["fc"][0], labels=labels,
+                               title=title, dpi=dpi)
     record(path, "fc_comparison", evidence, best=best_record)
     if names["fcd"]:
         path = plots.fcd_distributions(sim_fcd, emp_fcd, out / names["fcd"][0],

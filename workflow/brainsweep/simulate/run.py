@@ -39,6 +39,44 @@ class SimulationResult:
     # (S, R, N): the values per region of the parameters named regional_names, if any
     regional: np.ndarray | None = None
     regional_names: tuple[str, ...] = ()
+    # what a reader needs to label the arrays: the names the caller swept, in the caller's
+    # spelling, each with its kernel column (global_coupling -> coupling.a)
+    swept: dict[str, str] = field(default_factory=dict)
+    state_names: tuple[str, ...] = ()
+    region_labels: tuple[str, ...] | None = None
+    time_unit_s: float = 1e-3  # the model's time unit: dt is in it
+    model_name: str = ""
+
+    def param(self, name: str) -> np.ndarray:
+        """One parameter's value per simulation, by the name given to :func:`run` or by its
+        kernel column."""
+        column = self.swept.get(name, name)
+        if column not in self.parameter_names:
+            raise InputError(f"unknown parameter {name!r}; known: "
+                             f"{[*self.swept, *self.parameter_names]}", field=name)
+        return self.parameters[:, self.parameter_names.index(column)]
+
+    def to_xarray(self, monitor: str | None = None, *, transient_s: float = 0.0):
+        """One monitor as a labelled :class:`xarray.DataArray` (see
+        :func:`brainsweep.simulate.labelled.to_xarray`)."""
+        from brainsweep.simulate.labelled import to_xarray
+
+        return to_xarray(self, monitor, transient_s=transient_s)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{name} {tuple(getattr(self, name).shape)}"
+                           for name in ("raw", "tavg", "bold") if getattr(self, name).size)
+        swept = ", ".join(f"{name} {_span(self.param(name))}" for name in self.swept)
+        return (f"SimulationResult({self.model_name or 'model'} on {self.target}: "
+                f"{len(self.sim_index)} simulations, {int(np.sum(self.diverged))} diverged; "
+                f"{shapes or 'no monitors'}; {swept or 'nothing swept'})")
+
+
+def _span(values: np.ndarray) -> str:
+    unique = np.unique(values)
+    if unique.size <= 3:
+        return "[" + ", ".join(f"{v:.3g}" for v in unique) + "]"
+    return f"{unique[0]:.3g}..{unique[-1]:.3g} ({unique.size} values)"
 
 
 def steps_per(period: float, dt: float, *, what: str) -> int:
@@ -64,8 +102,7 @@ def parameter_table(spec: KernelSpec, params: Mapping[str, float | Sequence[floa
                 SPEED: 3.0}
     resolved: dict[str, np.ndarray] = {}
     for name, values in params.items():
-        column = f"coupling.{spec.coupling.global_parameter}" if name == "global_coupling" \
-            else name
+        column = _column(spec, name)
         if column not in columns:
             raise InputError(
                 f"unknown parameter {name!r}; known: {[*columns, 'global_coupling']}",
@@ -149,7 +186,7 @@ def run(
     dtype: str = "float64",
     history_dtype: str | None = None,
     device: str | None = None,
-    progress: bool = False,
+    progress: bool | str = False,
     plan=None,
     kernel_source: str | None = None,
 ) -> SimulationResult:
@@ -195,7 +232,8 @@ def run(
         arguments give (:func:`check_kernel_source`), so a stale kernel never runs.
     progress
         Write progress lines (share done, time elapsed and left) to stderr while the kernel
-        runs, at most every 10 s (``brainsweep.progress``); the shard stage turns it on.
+        runs, at most every 10 s (``brainsweep.progress``; a bar on a terminal); a string
+        is the lines' label instead of the target's name. The shard stage turns it on.
 
     Examples
     --------
@@ -307,7 +345,23 @@ def run(
         raw_period=inputs.raw_period, tavg_period=inputs.tavg_period,
         bold_period_s=float(bold_period_s), target=impl.name, timings=timings,
         regional=regional, regional_names=spec.regional,
+        swept={name: _column(spec, name) for name in (params or {})},
+        state_names=tuple(state.name for state in spec.model.states),
+        region_labels=_labels(conn, n_nodes), time_unit_s=float(spec.model.time_unit_s),
+        model_name=spec.model.name,
     )
+
+
+def _column(spec: KernelSpec, name: str) -> str:
+    """The kernel column a parameter given to :func:`run` fills."""
+    return f"coupling.{spec.coupling.global_parameter}" if name == "global_coupling" else name
+
+
+def _labels(conn, n_nodes: int) -> tuple[str, ...] | None:
+    labels = getattr(conn, "labels", None)
+    if labels is None or len(labels) != n_nodes:
+        return None
+    return tuple(str(label) for label in labels)
 
 
 _SPEC_HASH = re.compile(r"Spec hash ([0-9a-f]{16})")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 from brainsweep.errors import InputError
 from brainsweep.io import load_npz, provenance, save_npz
 from brainsweep.network.delays import delay_horizon
+from brainsweep.regions import region_labels
 from brainsweep.simulate.grid import shard_rows
 from brainsweep.simulate.memory import available_memory_bytes, check_host_memory, host_memory
 from brainsweep.simulate.run import check_kernel_source
@@ -123,7 +125,9 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         dtype=integrator.dtype,
         history_dtype=sim.history_dtype,
         device=sim.device,
-        progress=True,  # progress lines in the shard's log
+        # progress lines in the shard's log, saying which shard and how big
+        progress=f"shard {int(shard)} of {shards} ({len(rows)} simulations x "
+                 f"{n_steps:_} steps, {target})".replace("_", " "),
         plan=plan,  # planned once, above
         kernel_source=source,  # the kernel rule's file, checked above; None: generated
     )
@@ -138,6 +142,11 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         "sim_index": rows,
         "bold": result.bold.astype(np.float32),
         "bold_period_s": np.float64(result.bold_period_s),
+        # the time axis (s; sample k is taken at the end of its TR) and the regions' names,
+        # so a shard reads on its own
+        "bold_time_s": (np.arange(result.bold.shape[1]) + 1) * np.float64(result.bold_period_s),
+        "region_labels": np.array(conn["labels"], dtype=str) if "labels" in conn
+        else np.array(region_labels(result.bold.shape[2]), dtype=str),
         "diverged": result.diverged,
     }
     record = provenance(
@@ -155,7 +164,10 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
               "device_bytes": plan.total_bytes, "host_bytes": need.total,
               "memory_limit_bytes": limits},
     )
-    return save_npz(out, arrays, record)
+    path = save_npz(out, arrays, record)
+    print(f"shard {int(shard)} of {shards}: wrote {os.fspath(out)} ({len(rows)} simulations, "
+          f"{int(result.diverged.sum())} diverged)", file=sys.stderr, flush=True)
+    return path
 
 
 def _tune_inhibition(parsed: SimulateSettings, conn: Mapping[str, np.ndarray],

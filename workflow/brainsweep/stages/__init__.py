@@ -12,7 +12,7 @@ and a stage's module is imported only when it runs. Top layer but one: only the 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,8 @@ class Port:
     required: bool = True
     type: Callable[[str], Any] = str
     default: Any = None
-    choices: tuple[str, ...] | None = None  # the only values the command line accepts
+    # the only values the command line accepts (a function: asked when the CLI is built)
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None
     switch: bool = False  # a flag without a value (True when given)
 
 
@@ -96,6 +97,24 @@ def _section(name: str) -> Callable[[Any], dict[str, Any]]:
     return lambda study: study.section(name)
 
 
+def _plain_config(study: Any) -> dict[str, Any]:
+    """A study's whole config as plain dicts and lists (the study layer keeps it frozen)."""
+    def plain(value):
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, tuple | list):
+            return [plain(item) for item in value]
+        return value
+
+    return plain(study.config)
+
+
+def _target_names() -> list[str]:
+    from brainsweep.registry import list_targets
+
+    return list_targets()
+
+
 OUT = Port("out", "output file (written atomically with a .json provenance sidecar)", "--out")
 EMPIRICAL = Port("empirical", "the empirical stage's .npz", "--empirical")
 
@@ -123,7 +142,8 @@ register(Stage(
     "brainsweep.kernel_stage.stage",
     options=(Port("model", "shipped name, .yaml or RateML .xml", "--model", required=False),
              Port("target", "the target the kernel is for (default numba; `brainsweep info` "
-                            "lists them)", "--target", required=False, default="numba"),
+                            "lists them)", "--target", required=False, default="numba",
+                  choices=_target_names),
              Port("dtype", "the kernel's floating-point type (default float64)", "--dtype",
                   required=False, default="float64", choices=_DTYPES),
              Port("history_dtype", "storage type of the delay history (default: --dtype; "
@@ -147,7 +167,8 @@ register(Stage(
                            "unless its spec hash is these settings' spec); default: "
                            "generated here", "--kernel", required=False)),
     outputs=(Port("out", "output shard .npz", "--out"),),
-    options=(Port("shard", "0-based shard id", "--shard", type=int),
+    options=(Port("shard", "0-based shard id (of the study's shards.count)", "--shard-id",
+                  type=int),
              Port("memory_mb", "host memory the shard may use, MiB (the rule passes its "
                                "mem_mb); a shard planned to need more, or more than the "
                                "machine has available, is refused with the numbers before "
@@ -157,7 +178,7 @@ register(Stage(
     "bold", "post-process a shard's BOLD into FC (and FCD) per simulation",
     "the study's bold: section (transient_s, detrend, bandpass, zscore, gsr, fcd)",
     "brainsweep.bold.stage",
-    inputs=(Port("shard", "a simulate stage shard .npz", "--shard"),),
+    inputs=(Port("shard", "a simulate stage shard .npz", "--shard-file"),),
     outputs=(Port("out", "output .npz", "--out"),), from_study=_section("bold")))
 register(Stage(
     "fit", "score every simulation against empirical FC; scores.csv and best.json (best row "
@@ -176,6 +197,14 @@ register(Stage(
     outputs=(Port("out_dir", "folder for the figures", "--out-dir"),),
     from_study=_section("figures")))
 register(Stage(
+    "landscape", "the interactive score landscape: one self-contained HTML page (plotly) to "
+                 "explore every swept parameter, metric and simulation's FC",
+    "the study's figures: section (its metric opens the page, its units label the axes)",
+    "brainsweep.figures.landscape_stage",
+    inputs=(Port("scores", "scores.csv of the fit stage", "--scores"), EMPIRICAL,
+            Port("shards", "the study's bold shards", many=True)),
+    outputs=(Port("out", "output .html", "--out"),), from_study=_section("figures")))
+register(Stage(
     "recovery", "parameter recovery: the best fit's error in grid steps from a planted truth "
                 "(recovery.json, landscape)",
     "the study's recovery: section (truth, seed, replicas, tolerance_steps)",
@@ -190,6 +219,20 @@ register(Stage(
     options=(Port("metric", "the metric that picks the best fit: the study's fit.metric",
                   "--metric", required=False, default="fc_corr"),),
     from_study=_section("recovery")))
+register(Stage(
+    "study-config", "the study's configuration as the workflow ran it (schema defaults filled "
+                    "in): a YAML file and a page for the report",
+    "a whole study config", "brainsweep.report.config_stage",
+    outputs=(Port("out", "output .yaml", "--out"),
+             Port("page", "also write the configuration as an HTML page here", "--page",
+                  required=False)),
+    from_study=lambda study: _plain_config(study)))
+register(Stage(
+    "table", "a study's scores.csv as an HTML table (units under the column names, the best "
+             "and the diverged rows marked)",
+    "the study's figures: section (its metric and units)", "brainsweep.report.table_stage",
+    inputs=(Port("scores", "scores.csv of the fit stage", "--scores"),),
+    outputs=(Port("out", "output .html", "--out"),), from_study=_section("figures")))
 register(Stage(
     "reproduce", "measure and draw a published figure (config/studies/rateml-fig1, "
                  "rateml-fig2, tvbhpc-fig2): CSV, machine.json and PNG",

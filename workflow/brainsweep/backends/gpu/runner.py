@@ -93,7 +93,8 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
                      arguments("initialise_shard", buffers, scalars))
         parts = target.node_parts or gpu.node_parts(shard.n_sims)
         threads = math.ceil(shard.n_sims / SIM_LANES) * SIM_LANES * parts
-        report = Progress(shard.n_sims * inputs.n_steps, label=target.name) if progress else None
+        label = progress if isinstance(progress, str) else target.name
+        report = Progress(shard.n_sims * inputs.n_steps, label=label) if progress else None
         for begin, end in launch_chunks(inputs.n_steps):
             scalars.update(step_begin=begin, step_end=end)
             gpu.launch("simulate_shard", threads, SIM_LANES * parts,

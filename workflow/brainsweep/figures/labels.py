@@ -1,0 +1,52 @@
+"""What the figures call things: metric names in words, parameters with their units.
+
+One place, so the static figures and the interactive landscape label an axis the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["BUILTIN_UNITS", "METRIC_LABELS", "axis_label", "metric_label", "unit_of"]
+
+# the fit metrics in words (brainsweep.fit.metrics); per-subject columns fc_corr_<id> are
+# described by metric_label
+METRIC_LABELS: dict[str, str] = {
+    "fc_corr": "FC correlation (Pearson r, simulated vs empirical)",
+    "fc_rmse": "FC RMSE (simulated vs empirical)",
+    "mean_fc_diff": "|mean FC difference| (simulated vs empirical)",
+    "fcd_ks": "FCD Kolmogorov-Smirnov distance",
+    "combined": "combined score (FC correlation - FCD KS distance)",
+}
+
+# the sweep names the workflow itself defines (README, "Other studies"); model parameters
+# take their unit from the model file (figures.units, filled in by the workflow)
+BUILTIN_UNITS: dict[str, str] = {
+    "speed": "m/s",
+    "global_coupling": "dimensionless",
+}
+
+
+def metric_label(metric: str) -> str:
+    """A metric in words: ``fc_corr`` -> ``FC correlation (...)``; ``fc_corr_<id>`` -> one
+    subject's FC correlation."""
+    if metric in METRIC_LABELS:
+        return METRIC_LABELS[metric]
+    if metric.startswith("fc_corr_"):
+        return f"FC correlation with subject {metric.removeprefix('fc_corr_')}"
+    return metric
+
+
+def unit_of(name: str, units: Mapping[str, str] | None = None) -> str:
+    """The unit of a swept parameter: ``units`` first, then :data:`BUILTIN_UNITS`, else ''."""
+    if units and name in units:
+        return units[name]
+    if name in BUILTIN_UNITS:
+        return BUILTIN_UNITS[name]
+    return ""
+
+
+def axis_label(name: str, units: Mapping[str, str] | None = None) -> str:
+    """``speed (m/s)``; a parameter without a known unit is named alone."""
+    unit = unit_of(name, units)
+    return f"{name} ({unit})" if unit else name
