@@ -234,7 +234,7 @@ def test_a_bad_simulate_setting_names_the_study_file_and_key(tmp_path, cli, chan
     path = simulate_settings(tmp_path, **change)
     out = tmp_path / "s.npz"
     outcome = cli("simulate", "--settings", path, "--connectome", tmp_path / "none.npz",
-                  "--shard", 0, "--out", out)
+                  "--shard-id", 0, "--out", out)
     assert_refused(outcome, str(path), *names, absent=[out])
 
 
@@ -245,7 +245,7 @@ def test_a_step_of_zero_or_less_names_integration_dt(tmp_path, cli, dt, message)
                "sweep": {"speed": [3.0]}}
     out = tmp_path / "s.npz"
     outcome = cli("simulate", "--settings", json.dumps(section), "--connectome",
-                  tmp_path / "none.npz", "--shard", 0, "--out", out)
+                  tmp_path / "none.npz", "--shard-id", 0, "--out", out)
     assert_refused(outcome, "[integration.dt]", message, absent=[out])
 
 
@@ -255,14 +255,14 @@ def test_a_whole_study_file_with_dt_zero_names_the_file(tmp_path, cli):
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study))
     outcome = cli("simulate", "--settings", path, "--connectome", tmp_path / "none.npz",
-                  "--shard", 0, "--out", tmp_path / "s.npz")
+                  "--shard-id", 0, "--out", tmp_path / "s.npz")
     assert_refused(outcome, str(path), "[integration.dt]")
 
 
 def test_a_shard_that_does_not_exist(tmp_path, cli, chain):
     out = tmp_path / "s.npz"
     outcome = cli("simulate", "--settings", chain["settings"], "--connectome",
-                  chain["connectome"], "--shard", 3, "--out", out)
+                  chain["connectome"], "--shard-id", 3, "--out", out)
     assert_refused(outcome, "shard 3 does not exist", absent=[out])
 
 
@@ -278,7 +278,7 @@ def test_a_truncated_connectome_given_to_the_simulate_stage(tmp_path, cli, chain
     bad = truncated(chain["connectome"], tmp_path)
     out = tmp_path / "s.npz"
     outcome = cli("simulate", "--settings", chain["settings"], "--connectome", bad,
-                  "--shard", 0, "--out", out)
+                  "--shard-id", 0, "--out", out)
     assert_refused(outcome, str(bad), "truncated or corrupt", absent=[out])
 
 
@@ -301,7 +301,7 @@ def test_a_truncated_bold_shard_given_to_the_fit_stage(tmp_path, cli, chain):
 
 def test_a_missing_input_file(tmp_path, cli, chain):
     out = tmp_path / "b.npz"
-    outcome = cli("bold", "--settings", chain["settings"], "--shard", tmp_path / "none.npz",
+    outcome = cli("bold", "--settings", chain["settings"], "--shard-file", tmp_path / "none.npz",
                   "--out", out)
     assert_refused(outcome, str(tmp_path / "none.npz"), "file not found", absent=[out])
 
@@ -312,11 +312,11 @@ def test_a_single_array_npy_renamed_npz(tmp_path, cli, chain):
         np.save(handle, np.ones((3, 3)))
     out = tmp_path / "s.npz"
     outcome = cli("simulate", "--settings", chain["settings"], "--connectome", bad,
-                  "--shard", 0, "--out", out)
+                  "--shard-id", 0, "--out", out)
     assert_refused(outcome, str(bad), absent=[out])
 
 
 def test_settings_that_are_not_json(tmp_path, cli):
-    outcome = cli("bold", "--settings", "{not json", "--shard", "x", "--out", tmp_path / "b")
+    outcome = cli("bold", "--settings", "{not json", "--shard-file", "x", "--out", tmp_path / "b")
     assert outcome.rc == 2 and "Traceback" not in outcome.err
     assert outcome.lines[-1].startswith("brainsweep bold: error: argument --settings")

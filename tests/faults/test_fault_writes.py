@@ -68,7 +68,7 @@ def nothing_written(folder) -> bool:
 def test_simulate_on_a_full_disk(small_disk, cli, chain):
     out = small_disk / "shard-0.npz"
     outcome = cli("simulate", "--settings", chain["settings"], "--connectome",
-                  chain["connectome"], "--shard", 0, "--out", out)
+                  chain["connectome"], "--shard-id", 0, "--out", out)
     assert_refused(outcome, str(small_disk), "No space left on device", absent=[out])
     assert nothing_written(small_disk)
 
@@ -133,7 +133,7 @@ def test_simulate_when_the_disk_fills_mid_write(tmp_path, cli, chain, disk_fills
     out = tmp_path / "shard-0.npz"
     disk_fills_after(1000)
     outcome = cli("simulate", "--settings", chain["settings"], "--connectome",
-                  chain["connectome"], "--shard", 0, "--out", out)
+                  chain["connectome"], "--shard-id", 0, "--out", out)
     assert_refused(outcome, str(out), "No space left on device", absent=[out])
     assert list(tmp_path.iterdir()) == []
 
@@ -160,7 +160,7 @@ def test_a_sidecar_that_does_not_fit_takes_its_npz_with_it(tmp_path, cli, chain,
 
     monkeypatch.setattr(io, "write_json", failing)
     out = tmp_path / "b.npz"
-    outcome = cli("bold", "--settings", chain["settings"], "--shard", chain["sims"],
+    outcome = cli("bold", "--settings", chain["settings"], "--shard-file", chain["sims"],
                   "--out", out)
     assert_refused(outcome, f"{out}.json", "No space left on device", absent=[out])
     assert list(tmp_path.iterdir()) == []
@@ -170,7 +170,7 @@ def test_a_sidecar_that_does_not_fit_takes_its_npz_with_it(tmp_path, cli, chain,
 
 def test_a_read_only_results_folder(read_only_disk, cli, chain):
     out = read_only_disk / "b.npz"
-    outcome = cli("bold", "--settings", chain["settings"], "--shard", chain["sims"],
+    outcome = cli("bold", "--settings", chain["settings"], "--shard-file", chain["sims"],
                   "--out", out)
     assert_refused(outcome, str(out), "Read-only file system")
 
@@ -183,7 +183,7 @@ def test_a_folder_that_refuses_temporaries(tmp_path, cli, chain, monkeypatch):
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
     out = tmp_path / "results" / "b.npz"
-    outcome = cli("bold", "--settings", chain["settings"], "--shard", chain["sims"],
+    outcome = cli("bold", "--settings", chain["settings"], "--shard-file", chain["sims"],
                   "--out", out)
     assert_refused(outcome, str(out), "Read-only file system", absent=[out])
 
