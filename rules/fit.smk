@@ -8,6 +8,7 @@ rule fit_study:
             caption="../docs/report/scores.rst",
             category="Fit",
         ),
+        realisations="results/fit/{study}/realisations.csv",
         best="results/fit/{study}/best.json",
     log:
         "logs/fit_study/{study}.log",

@@ -67,8 +67,10 @@ def _metric_values(table: pd.DataFrame, metric: str, columns: list[str], source:
             f"no column(s) {missing}; found {list(table.columns)}", source=source, field=missing[0]
         )
     values = pd.to_numeric(table[metric], errors="coerce")
-    if "diverged" in table:
-        values = values.where(~table["diverged"].astype(bool))
+    # diverged and degenerate points (brainsweep.fit.degenerate) are shown as empty cells
+    for column in ("diverged", "degenerate"):
+        if column in table:
+            values = values.where(~table[column].astype(bool))
     if values.notna().sum() == 0:
         raise InputError(f"no finite values of {metric!r} to plot", source=source, field=metric)
     return values
@@ -152,8 +154,9 @@ def score_heatmap(
     Each cell shows the best value of ``metric`` over every other swept parameter (the
     maximum for higher-is-better metrics, the minimum otherwise; see
     :data:`brainsweep.fit.METRICS`), or, with ``fixed``, its value with the other
-    parameters held at the given grid values. Diverged simulations and NaN scores are left
-    out; cells with nothing left are grey. The best cell gets a star.
+    parameters held at the given grid values. Diverged simulations, points flagged
+    degenerate and NaN scores are left out; cells with nothing left are grey. The best cell
+    gets a star.
 
     Parameters
     ----------
