@@ -227,7 +227,13 @@ def score_profile(
     higher_is_better: bool | None = None,
     dpi: int = 150,
 ) -> Path:
-    """Line plot of the best ``metric`` against one swept parameter, the best point marked."""
+    """Line plot of the best ``metric`` against one swept parameter, the best point marked.
+
+    With the spread over noise realisations in the table (``<metric>_std``, one row per
+    value of ``x``), each point gets an error bar of ± one standard deviation. Points
+    flagged degenerate (:mod:`brainsweep.fit.degenerate`) are left out of the line and shown
+    as open grey circles at the score they would have had.
+    """
     source = scores_csv_or_df if not isinstance(scores_csv_or_df, pd.DataFrame) else "scores"
     table = read_scores(scores_csv_or_df)
     values = _metric_values(table, metric, [x], os.fspath(source))
@@ -236,7 +242,22 @@ def score_profile(
     best = (grouped.max() if higher else grouped.min()).sort_index()
     figure = Figure(figsize=(6.0, 4.0), layout="constrained")
     axes = figure.add_subplot()
-    axes.plot(best.index.to_numpy(float), best.to_numpy(float), marker="o", markersize=3)
+    spread = f"{metric}_std"
+    one_row_each = not table[x].duplicated().any()
+    if spread in table and one_row_each and table[spread].notna().any():
+        std = table.set_index(x)[spread].reindex(best.index)
+        axes.errorbar(best.index.to_numpy(float), best.to_numpy(float),
+                      yerr=std.to_numpy(float), marker="o", markersize=3, capsize=3,
+                      label="mean ± s.d. over realisations")
+    else:
+        axes.plot(best.index.to_numpy(float), best.to_numpy(float), marker="o", markersize=3)
+    if "degenerate" in table:
+        flagged = table[table["degenerate"].astype(bool)]
+        if len(flagged):
+            axes.plot(flagged[x].to_numpy(float),
+                      pd.to_numeric(flagged[metric], errors="coerce").to_numpy(float),
+                      marker="o", markersize=6, linestyle="none", markerfacecolor="none",
+                      color="0.5", label="degenerate (excluded)")
     where = best.idxmax() if higher else best.idxmin()
     axes.plot(
         [where],
@@ -247,6 +268,8 @@ def score_profile(
         markeredgecolor="black",
         linestyle="none",
     )
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=8, loc="best")
     axes.set_xlabel(x)
     axes.set_ylabel(metric)
     axes.set_title(f"best {metric} {best[where]:.3g} at {x}={where:.3g}", fontsize=10)

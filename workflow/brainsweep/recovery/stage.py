@@ -146,6 +146,8 @@ def truth_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     settings = {key: copy.deepcopy(config[key]) for key in SECTIONS
                 if key in config and key not in ("sweep", "shards", "simulation")}
     simulation["seed"] = options["seed"]
+    # the truth's noise realisations are its replicas; the grid's realisations do not apply
+    simulation.pop("realisations", None)
     settings["simulation"] = simulation
     settings["sweep"] = {"table": {name: [value] * options["replicas"]
                                    for name, value in options["truth"].items()}}
