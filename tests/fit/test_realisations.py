@@ -152,7 +152,7 @@ def test_bold_summaries_flag_flat_and_switching_realisations(tmp_path):
     fcs = _fcs()
     bold_std = np.full(9, 5e-3)
     global_step = np.full(9, 1.0)
-    bold_std[7] = 1e-6      # one realisation of point 2 barely moves
+    bold_std[7] = 1e-8      # one realisation of point 2 barely moves
     global_step[4] = 12.0   # one realisation of point 1 jumps between states
     shards, emp, _ = _write_study(tmp_path, fcs, bold_std=bold_std, global_step=global_step)
     fit.run_stage(shards, emp, {}, tmp_path / "fit")  # the schema's default thresholds
