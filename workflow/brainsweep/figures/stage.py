@@ -288,7 +288,8 @@ def run_stage(
                                        figure=kind, metric=metric, **extra))
         written.append(path)
 
-    for name, held, (x, y) in zip(names["landscapes"], landscapes, pairs, strict=True):
+    heatmaps = names["landscapes"] if pairs else []  # else the one profile, below
+    for name, held, (x, y) in zip(heatmaps, landscapes, pairs, strict=True):
         path = plots.score_heatmap(table, x, y, metric, out / name, fixed=held, dpi=dpi)
         record(path, "landscape", {"scores": scores}, axes=[x, y],
                others=held if held is not None else "max", best=best_record)
