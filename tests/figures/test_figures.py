@@ -259,7 +259,7 @@ def test_one_swept_parameter_gives_a_profile_without_the_degenerate_point(tmp_pa
                           "diverged": False, "degenerate": [False, False, True, False],
                           "degenerate_reason": ["", "", "mean_fc", ""],
                           "point": range(4), "realisations": 3,
-                          "fc_corr": [0.2, 0.5, 0.9, 0.4], "fc_corr_std": [0.05, 0.02, 0.1, 0.03]})
+                          "fc_corr": [0.2, 0.5, 0.9, 0.4], "std_fc_corr": [0.05, 0.02, 0.1, 0.03]})
     table.to_csv(tmp_path / "scores.csv", index=False)
     fc = np.array([np.corrcoef(rng.standard_normal((5, 30))) for _ in range(12)])
     save_npz(tmp_path / "bold" / "shard-0.npz", {

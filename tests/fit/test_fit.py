@@ -164,7 +164,7 @@ def test_run_stage_scores_and_best(study):
     ]
     assert {f"fc_corr_{s}" for s in SUBJECT_IDS} <= set(scores.columns)
     scored = [name for name in scores.columns if name in fit.METRICS or name == "mean_fc"
-              or name.startswith("fc_corr_") or name.endswith("_std")]
+              or name.startswith("fc_corr_") or name.startswith("std_")]
     assert scores.loc[1, scored].isna().all()  # diverged: nothing scored
     assert not scores["degenerate"].any() and (scores["realisations"] == 1).all()
     rows, cols = np.triu_indices(N, 1)

@@ -82,11 +82,11 @@ def test_point_means_and_spreads_match_a_direct_computation(tmp_path):
         mean_fc = np.array([s[rows, cols].mean() for s in sims])
         rmse = np.array([np.sqrt(np.mean((s[rows, cols] - emp_upper) ** 2)) for s in sims])
         assert points.loc[p, "fc_corr"] == pytest.approx(r.mean(), rel=1e-6)
-        assert points.loc[p, "fc_corr_std"] == pytest.approx(r.std(ddof=1), rel=1e-5)
+        assert points.loc[p, "std_fc_corr"] == pytest.approx(r.std(ddof=1), rel=1e-5)
         assert points.loc[p, "mean_fc"] == pytest.approx(mean_fc.mean(), rel=1e-6)
-        assert points.loc[p, "mean_fc_std"] == pytest.approx(mean_fc.std(ddof=1), rel=1e-5)
+        assert points.loc[p, "std_mean_fc"] == pytest.approx(mean_fc.std(ddof=1), rel=1e-5)
         assert points.loc[p, "fc_rmse"] == pytest.approx(rmse.mean(), rel=1e-6)
-        assert points.loc[p, "fc_rmse_std"] == pytest.approx(rmse.std(ddof=1), rel=1e-5)
+        assert points.loc[p, "std_fc_rmse"] == pytest.approx(rmse.std(ddof=1), rel=1e-5)
         # per-subject correlations are averaged the same way
         subject = np.load(emp)["fc_subjects"][1][rows, cols]
         r_b = [np.corrcoef(s[rows, cols], subject)[0, 1] for s in sims]

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from brainsweep.bold.connectivity import upper_triangle
 from brainsweep.errors import InputError
 from brainsweep.fit.metrics import METRICS, ks_statistic
+from brainsweep.fit.points import spread_column
 from brainsweep.io import atomic_path
 
 __all__ = [
@@ -229,7 +230,7 @@ def score_profile(
 ) -> Path:
     """Line plot of the best ``metric`` against one swept parameter, the best point marked.
 
-    With the spread over noise realisations in the table (``<metric>_std``, one row per
+    With the spread over noise realisations in the table (``std_<metric>``, one row per
     value of ``x``), each point gets an error bar of ± one standard deviation. Points
     flagged degenerate (:mod:`brainsweep.fit.degenerate`) are left out of the line and shown
     as open grey circles at the score they would have had.
@@ -242,7 +243,7 @@ def score_profile(
     best = (grouped.max() if higher else grouped.min()).sort_index()
     figure = Figure(figsize=(6.0, 4.0), layout="constrained")
     axes = figure.add_subplot()
-    spread = f"{metric}_std"
+    spread = spread_column(metric)
     one_row_each = not table[x].duplicated().any()
     if spread in table and one_row_each and table[spread].notna().any():
         std = table.set_index(x)[spread].reindex(best.index)

@@ -160,7 +160,7 @@ def _swept(table: pd.DataFrame, source: str) -> list[str]:
         name
         for name in table.columns
         if name not in reserved and not str(name).startswith("fc_corr_")
-        and not str(name).endswith("_std")
+        and not str(name).startswith("std_")
     ]
     return swept_parameters(names, table[names].to_numpy(dtype=float)) if names else []
 

@@ -5,7 +5,7 @@ independent noise. The realisations of a point are the simulations with the same
 values; the point's score is the mean of its realisations' scores and its spread their sample
 standard deviation, since FC from a few minutes of BOLD is itself a noisy estimate and one
 realisation can land far from another. With one realisation per point the table is the
-per-simulation one plus empty ``_std`` columns.
+per-simulation one plus empty ``std_`` columns.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ _SPREAD = ("fc_corr", "fc_rmse", "mean_fc_diff", "fcd_ks", "combined", "mean_fc"
 
 def spread_column(name: str) -> str:
     """The point table's column holding the spread of ``name`` over realisations."""
-    return f"{name}_std"
+    # a prefix, so that no spread column looks like a per-subject fc_corr_<subject>
+    return f"std_{name}"
 
 
 def _mean(values: np.ndarray) -> float:
@@ -66,7 +67,7 @@ def by_point(per_simulation: pd.DataFrame, parameters: Sequence[str]) -> tuple[p
         (any realisation diverged: the point then scores NaN, as a diverged simulation
         does), ``degenerate`` (any realisation flagged), ``degenerate_reason`` (every reason
         found), ``point``, ``realisations``, ``n_diverged``, ``n_degenerate``, the mean
-        of each :data:`AVERAGED` column and the spread (``<name>_std``, sample standard
+        of each :data:`AVERAGED` column and the spread (``std_<name>``, sample standard
         deviation, NaN with one realisation) of the score columns.
     """
     table = per_simulation.reset_index(drop=True)

@@ -27,7 +27,7 @@ __all__ = ["RESERVED_COLUMNS", "best_rows", "excluded_rows", "read_empirical", "
            "run_stage", "subject_uncertainty"]
 
 #: Columns of scores.csv and realisations.csv that are not swept parameters (besides the
-#: metrics, their ``_std`` spreads and the per-subject ``fc_corr_<subject>``).
+#: metrics, their ``std_`` spreads and the per-subject ``fc_corr_<subject>``).
 RESERVED_COLUMNS = ("sim_index", "point", "realisation", "realisations", "n_diverged",
                     "diverged", "n_degenerate", "degenerate", "degenerate_reason", "mean_fc",
                     "bold_std", "global_step")
@@ -252,7 +252,7 @@ def run_stage(
     ``bold_std`` and ``global_step`` (:mod:`brainsweep.bold.dynamics`) and
     ``fc_corr_<subject>`` per empirical subject. ``scores.csv`` has one row per parameter
     point (its noise realisations, ``simulation.realisations``): the means of those columns
-    over the realisations and their spread (``<metric>_std``); with one realisation per
+    over the realisations and their spread (``std_<metric>``); with one realisation per
     point its rows are the simulations. Diverged simulations score NaN and never win, nor
     does a point with a diverged or a degenerate realisation. ``best.json`` holds the chosen
     ``metric``, the best point per metric (``best``), the best point by the chosen metric
@@ -295,8 +295,8 @@ def run_stage(
         shard_names = [str(item) for item in data["param_names"]]
         if names is None:
             names = shard_names
-            clash = sorted(set(names) & {"sim_index", "diverged", *METRICS})
-            clash += [name for name in names if name.startswith("fc_corr_")]
+            clash = sorted(set(names) & {*RESERVED_COLUMNS, *METRICS})
+            clash += [name for name in names if name.startswith(("fc_corr_", "std_"))]
             if clash:
                 raise InputError(
                     f"parameter name(s) {clash} clash with score columns",
