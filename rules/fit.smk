@@ -5,6 +5,7 @@ rule fit_study:
     output:
         # shown in the report as a table (rules/report.smk: scores_table)
         scores="results/fit/{study}/scores.csv",
+        realisations="results/fit/{study}/realisations.csv",
         best="results/fit/{study}/best.json",
     log:
         "logs/fit_study/{study}.log",

@@ -317,3 +317,44 @@ def test_run_stage_unknown_setting(tmp_path):
         bold.run_stage(str(shard), {"band_pass": [0.01, 0.1]}, str(tmp_path / "out.npz"))
     assert caught.value.field == "bold.band_pass"
     assert not (tmp_path / "out.npz").exists()
+
+
+def test_gsr_fc_equals_fc_of_least_squares_residuals():
+    """GSR against a direct regression: each region on [1, global signal] by least squares."""
+    rng = np.random.default_rng(17)
+    ts = rng.standard_normal((400, 7)) + rng.standard_normal((400, 1)) * np.linspace(0.5, 2, 7)
+    out = bold.postprocess(ts, tr=1.0, detrend=False, bandpass=None, zscore=False, gsr=True)
+    design = np.column_stack([np.ones(400), ts.mean(axis=1)])
+    coefficients, *_ = np.linalg.lstsq(design, ts, rcond=None)
+    residuals = ts - design @ coefficients
+    # GSR keeps each region's mean (the regressor is the centred global signal); the rest is
+    # the residual of the regression
+    np.testing.assert_allclose(out - out.mean(axis=0), residuals, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(bold.fc(out), np.corrcoef(residuals.T), rtol=0, atol=1e-12)
+    # the shared signal made every pair correlate; after GSR the mean correlation is negative
+    upper = np.triu_indices(7, 1)
+    assert np.corrcoef(ts.T)[upper].mean() > 0.3 and bold.fc(out)[upper].mean() < 0
+
+
+def test_bold_spread_and_global_step_against_direct_computation():
+    rng = np.random.default_rng(18)
+    tr, n = 1.0, 600
+    stationary = rng.standard_normal((n, 5)) * np.array([1, 2, 3, 4, 5]) * 1e-3
+    assert bold.bold_spread(stationary, tr=tr) == pytest.approx(
+        np.median(stationary.std(axis=0)), rel=1e-12)
+    # transient: only the kept part counts
+    assert bold.bold_spread(stationary, tr=tr, transient_s=100.0) == pytest.approx(
+        np.median(stationary[100:].std(axis=0)), rel=1e-12)
+    g = stationary.mean(axis=1).reshape(10, 60)
+    expected = (g.mean(axis=1).max() - g.mean(axis=1).min()) / np.median(g.std(axis=1))
+    assert bold.global_step(stationary, tr=tr, segment_s=60.0) == pytest.approx(expected,
+                                                                               rel=1e-12)
+    # white noise: segment means scatter by ~1/sqrt(60) of the within-segment s.d.
+    assert bold.global_step(stationary, tr=tr, segment_s=60.0) < 1.5
+    switching = stationary.copy()
+    # every region jumps by 0.01 at the middle: 6.8 times the global signal's s.d.
+    # (sqrt(1 + 4 + 9 + 16 + 25) / 5 * 1e-3 = 1.48e-3), far above the default threshold of 4
+    switching[n // 2:] += 0.01
+    assert 5.5 < bold.global_step(switching, tr=tr, segment_s=60.0) < 8
+    assert np.isnan(bold.global_step(stationary[:100], tr=tr, segment_s=60.0))  # one segment
+    assert np.isnan(bold.global_step(np.zeros((600, 5)), tr=tr, segment_s=60.0))  # no scale

@@ -246,3 +246,34 @@ def test_stage_holds_the_other_parameters_at_the_best_fit(tmp_path):
         (held, value), = sidecar["others"].items()
         assert held not in sidecar["axes"] and value == best[held]
         assert sidecar["best"]["sim_index"] == 5
+
+
+def test_one_swept_parameter_gives_a_profile_without_the_degenerate_point(tmp_path):
+    """A G-only sweep with realisations (the default study's shape): one profile with error
+    bars, and the best fit is the best point that is not flagged degenerate."""
+    from brainsweep.io import save_npz
+
+    rng = np.random.default_rng(55)
+    g = np.array([0.3, 0.4, 0.5, 0.6])
+    table = pd.DataFrame({"sim_index": [0, 3, 6, 9], "global_coupling": g, "speed": 3.0,
+                          "diverged": False, "degenerate": [False, False, True, False],
+                          "degenerate_reason": ["", "", "mean_fc", ""],
+                          "point": range(4), "realisations": 3,
+                          "fc_corr": [0.2, 0.5, 0.9, 0.4], "std_fc_corr": [0.05, 0.02, 0.1, 0.03]})
+    table.to_csv(tmp_path / "scores.csv", index=False)
+    fc = np.array([np.corrcoef(rng.standard_normal((5, 30))) for _ in range(12)])
+    save_npz(tmp_path / "bold" / "shard-0.npz", {
+        "param_names": np.array(["global_coupling", "speed"]),
+        "param_values": np.column_stack([np.repeat(g, 3), np.full(12, 3.0)]),
+        "sim_index": np.arange(12), "diverged": np.zeros(12, bool), "fc": fc.astype(np.float32)})
+    save_npz(tmp_path / "emp.npz", {"fc_group": fc[0], "fc_subjects": fc[:2],
+                                    "subject_ids": np.array(["a", "b"])})
+    written = figures.run_stage(str(tmp_path / "scores.csv"), str(tmp_path / "bold"),
+                                str(tmp_path / "emp.npz"), {"pairs": None},
+                                str(tmp_path / "figs"))
+    assert [path.name for path in written] == ["profile_fc_corr_global_coupling.png",
+                                               "fc_comparison.png"]
+    _assert_png(written[0])
+    sidecar = json.loads(Path(f"{written[0]}.json").read_text())
+    # 0.9 at G = 0.5 is degenerate: the best fit is G = 0.4, its first realisation's FC shown
+    assert sidecar["best"]["sim_index"] == 3 and sidecar["best"]["fc_corr"] == 0.5

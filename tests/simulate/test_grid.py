@@ -56,3 +56,24 @@ def test_bad_sweeps_name_the_key(sweep, field):
 def test_missing_shard_is_refused():
     with pytest.raises(PlanError, match="shards 0..3"):
         shard_rows(10, 4, 4)
+
+
+def test_realisations_repeat_each_point_side_by_side():
+    from brainsweep.simulate import repeat_points
+
+    grid = build_grid({"global_coupling": [0.1, 0.2], "speed": [2.0, 4.0]})
+    repeated = repeat_points(grid, 3)
+    assert repeated.names == grid.names and repeated.size == 12
+    # realisation r of point p is row 3 p + r: its own global index, so its own noise
+    np.testing.assert_array_equal(repeated.values[3 * 2 + 1], grid.values[2])
+    np.testing.assert_array_equal(repeated.values, np.repeat(grid.values, 3, axis=0))
+    assert repeat_points(grid, 1) is grid  # one realisation: the grid and its indices as before
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0, True, "3"])
+def test_bad_realisations_name_the_key(value):
+    from brainsweep.simulate import repeat_points
+
+    with pytest.raises(InputError) as err:
+        repeat_points(build_grid({"speed": [1.0]}), value)
+    assert err.value.field == "simulation.realisations"

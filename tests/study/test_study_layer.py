@@ -139,3 +139,26 @@ def test_a_bad_settings_file_is_one_error_line(tmp_path):
         assert result.returncode == 2
         assert "error:" in result.stderr and given in result.stderr
         assert not out.exists()
+
+
+def test_realisations_multiply_the_simulations_of_a_study(repo_root):
+    config = study(repo_root)
+    single = SimulateSettings.from_sections(config)
+    config["simulation"]["realisations"] = 3
+    repeated = SimulateSettings.from_sections(config)
+    assert single.simulation.realisations == 1 and repeated.simulation.realisations == 3
+    one, three = single.grid.build(), repeated.grid.build()
+    assert three.size == 3 * one.size
+    np.testing.assert_array_equal(three.values[::3], one.values)
+    assert repeated.shard_count() == min(config["shards"]["count"], three.size)
+
+
+@pytest.mark.parametrize("value", [0, 1.5, True, "2"])
+def test_bad_realisations_name_the_config_key(repo_root, value):
+    from brainsweep.errors import InputError
+
+    config = study(repo_root)
+    config["simulation"]["realisations"] = value
+    with pytest.raises(InputError) as caught:
+        SimulateSettings.from_sections(config)
+    assert caught.value.field == "simulation.realisations"

@@ -30,7 +30,8 @@ CONNECTOME = "hcp-aal2-cortical"
 EMPIRICAL = "hcp-aal2-rest1"
 # arrays with one row per simulation, by stage; the rest of a shard is shard-wide
 PER_SIMULATION = {"sims": ("param_values", "bold", "diverged"),
-                  "bold": ("param_values", "fc", "fcd_values", "diverged")}
+                  "bold": ("param_values", "fc", "fcd_values", "diverged", "bold_std",
+                           "global_step")}
 
 
 def array_digest(array: np.ndarray) -> str:
@@ -66,10 +67,10 @@ def study_checksums(work: Path, study: str = STUDY) -> dict[str, str]:
     for stage in PER_SIMULATION:
         sums.update(_shard_checksums(results / stage / study, stage))
     fit = results / "fit" / study
-    # both fit outputs are file hashes: the fit stage sorts the simulations by global index
+    # the fit outputs are file hashes: the fit stage sorts the simulations by global index
     # and reduces each one alone, so not even the last bit of best.json's full-precision
     # floats depends on how the grid was split into shards
-    for name in ("scores.csv", "best.json"):
+    for name in ("scores.csv", "realisations.csv", "best.json"):
         sums[f"fit/{name}"] = hashlib.sha256((fit / name).read_bytes()).hexdigest()
     return dict(sorted(sums.items()))
 
@@ -165,7 +166,8 @@ def test_checksum_file_covers_every_simulation_and_stage():
         for stage, names in PER_SIMULATION.items():
             for name in names:
                 assert f"{stage}/sim-{sim}:{name}" in recorded
-    assert {"fit/scores.csv", "fit/best.json", f"connectome/{CONNECTOME}:weights",
+    assert {"fit/scores.csv", "fit/realisations.csv", "fit/best.json",
+            f"connectome/{CONNECTOME}:weights",
             f"empirical/{EMPIRICAL}:fc_group"} <= set(recorded)
     assert all(len(digest) == 64 for digest in recorded.values())
 

@@ -179,7 +179,8 @@ def test_report_holds_every_figure_with_its_caption_and_the_config(tiny_run, rep
     # defaults filled in, and nothing of the default study
     shown = yaml.safe_load((tiny_run / "results" / "config" / "tiny.yaml").read_text())
     assert shown == merged_with(shown, study)
-    assert shown["sweep"] == study["sweep"] and shown["fit"] == {"metric": "fc_corr"}
+    assert shown["sweep"] == study["sweep"] and shown["fit"]["metric"] == "fc_corr"
+    assert shown["fit"]["degenerate"]["max_mean_fc_excess"] is None  # as the study file says
 
 
 def test_report_and_landscape_in_a_browser(tiny_run, repo_root):

@@ -1,7 +1,9 @@
 """BOLD post-processing and functional connectivity.
 
 One module per concern: :mod:`~brainsweep.bold.filters` (transient, detrend, band-pass, GSR,
-z-score), :mod:`~brainsweep.bold.connectivity` (FC, FCD), :mod:`~brainsweep.bold.settings`
+z-score), :mod:`~brainsweep.bold.connectivity` (FC, FCD), :mod:`~brainsweep.bold.dynamics` (the raw
+BOLD's spread and global-signal steps, which flag degenerate dynamics),
+:mod:`~brainsweep.bold.settings`
 (the ``bold:`` config), :mod:`~brainsweep.bold.shards` (shard files) and
 :mod:`~brainsweep.bold.stage` (what ``brainsweep bold`` runs). The hemodynamic model itself
 lives in :mod:`brainsweep.monitors.balloon` (the kernels compute it).
@@ -19,6 +21,7 @@ Examples
 from __future__ import annotations
 
 from brainsweep.bold.connectivity import fc, fcd, fcd_values, fcd_windows, upper_triangle
+from brainsweep.bold.dynamics import bold_spread, global_step
 from brainsweep.bold.filters import BUTTERWORTH_ORDER, butterworth_sos, postprocess
 from brainsweep.bold.settings import POSTPROCESS_DEFAULTS, validate_postprocess
 from brainsweep.bold.shards import read_bold_shard, read_sim_shard
@@ -27,11 +30,13 @@ from brainsweep.bold.stage import run_stage
 __all__ = [
     "BUTTERWORTH_ORDER",
     "POSTPROCESS_DEFAULTS",
+    "bold_spread",
     "butterworth_sos",
     "fc",
     "fcd",
     "fcd_values",
     "fcd_windows",
+    "global_step",
     "postprocess",
     "read_bold_shard",
     "read_sim_shard",

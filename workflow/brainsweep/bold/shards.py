@@ -117,7 +117,8 @@ def read_bold_shard(path: str | os.PathLike) -> dict[str, np.ndarray]:
     -------
     dict
         The parameter keys as in :func:`read_sim_shard`, ``fc`` (S, N, N), optionally
-        ``fcd_values`` (S, M), plus ``tr`` and ``postprocess_json`` when present.
+        ``fcd_values`` (S, M), ``bold_std`` and ``global_step`` (S,), plus ``tr`` and
+        ``postprocess_json`` when present.
     """
     source = os.fspath(path)
     data = _load(path)
@@ -135,6 +136,11 @@ def read_bold_shard(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 f"expected shape ({n_sims}, values), got {values.shape}",
                 source=source,
                 field="fcd_values",
+            )
+    for key in ("bold_std", "global_step"):
+        if key in data and data[key].shape != (n_sims,):
+            raise InputError(
+                f"expected shape ({n_sims},), got {data[key].shape}", source=source, field=key
             )
     data["sim_index"] = data["sim_index"].astype(np.int64, copy=False)
     return data

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from brainsweep.bold.connectivity import fc, fcd, fcd_values, fcd_windows
+from brainsweep.bold.dynamics import SEGMENT_S, bold_spread, global_step
 from brainsweep.bold.filters import postprocess, transient_samples
 from brainsweep.bold.settings import validate_postprocess
 from brainsweep.bold.shards import read_sim_shard
@@ -42,8 +43,11 @@ def run_stage(
     pathlib.Path
         ``out``. It holds ``param_names``, ``param_values``, ``sim_index``, ``diverged``,
         ``fc`` (S, N, N) float32, ``tr``, ``n_samples`` (samples after the transient),
-        ``postprocess_json`` (the validated settings) and, when ``settings["fcd"]`` is set,
-        ``fcd_values`` (S, M) float32, the strict upper triangle of each FCD matrix.
+        ``postprocess_json`` (the validated settings), ``bold_std`` and ``global_step`` (S,)
+        float64 (:mod:`brainsweep.bold.dynamics`: the median regional standard deviation and
+        the largest move of the global signal between 60 s segments, both of the kept BOLD
+        before filtering; NaN for a diverged simulation) and, when ``settings["fcd"]`` is
+        set, ``fcd_values`` (S, M) float32, the strict upper triangle of each FCD matrix.
 
     Notes
     -----
@@ -64,6 +68,8 @@ def run_stage(
     }
 
     matrices = np.full((n_sims, n_nodes, n_nodes), np.nan, dtype=np.float32)
+    spread = np.full(n_sims, np.nan)
+    step = np.full(n_sims, np.nan)
     fcd_rows: np.ndarray | None = None
     n_nonfinite = 0
     n_samples = None
@@ -77,6 +83,9 @@ def run_stage(
                 n_nonfinite += 1
                 continue
             clean = postprocess(series, tr=tr, **filter_options)
+            spread[i] = bold_spread(series, tr=tr, transient_s=options["transient_s"])
+            step[i] = global_step(series, tr=tr, transient_s=options["transient_s"],
+                                  segment_s=SEGMENT_S)
             n_samples = clean.shape[0]
             matrices[i] = fc(clean)
             if fcd_options is not None:
@@ -110,6 +119,8 @@ def run_stage(
         "tr": np.float64(tr),
         "n_samples": np.int64(-1 if n_samples is None else n_samples),
         "postprocess_json": np.array(json.dumps(options, sort_keys=True)),
+        "bold_std": spread,
+        "global_step": step,
     }
     if "region_labels" in data:  # FC rows and columns are these regions
         arrays["region_labels"] = data["region_labels"]

@@ -22,6 +22,7 @@ from brainsweep.bold.connectivity import upper_triangle
 from brainsweep.errors import InputError
 from brainsweep.figures.labels import axis_label, metric_label
 from brainsweep.fit.metrics import METRICS, ks_statistic
+from brainsweep.fit.points import spread_column
 from brainsweep.io import atomic_path
 from brainsweep.regions import hemisphere, hemisphere_order
 
@@ -70,8 +71,10 @@ def _metric_values(table: pd.DataFrame, metric: str, columns: list[str], source:
             f"no column(s) {missing}; found {list(table.columns)}", source=source, field=missing[0]
         )
     values = pd.to_numeric(table[metric], errors="coerce")
-    if "diverged" in table:
-        values = values.where(~table["diverged"].astype(bool))
+    # diverged and degenerate points (brainsweep.fit.degenerate) are shown as empty cells
+    for column in ("diverged", "degenerate"):
+        if column in table:
+            values = values.where(~table[column].astype(bool))
     if values.notna().sum() == 0:
         raise InputError(f"no finite values of {metric!r} to plot", source=source, field=metric)
     return values
@@ -156,8 +159,9 @@ def score_heatmap(
     Each cell shows the best value of ``metric`` over every other swept parameter (the
     maximum for higher-is-better metrics, the minimum otherwise; see
     :data:`brainsweep.fit.METRICS`), or, with ``fixed``, its value with the other
-    parameters held at the given grid values. Diverged simulations and NaN scores are left
-    out; cells with nothing left are grey. The best cell gets a star.
+    parameters held at the given grid values. Diverged simulations, points flagged
+    degenerate and NaN scores are left out; cells with nothing left are grey. The best cell
+    gets a star.
 
     Parameters
     ----------
@@ -270,7 +274,13 @@ def score_profile(
     units: Mapping[str, str] | None = None,
     dpi: int = 150,
 ) -> Path:
-    """Line plot of the best ``metric`` against one swept parameter, the best point marked."""
+    """Line plot of the best ``metric`` against one swept parameter, the best point marked.
+
+    With the spread over noise realisations in the table (``std_<metric>``, one row per
+    value of ``x``), each point gets an error bar of ± one standard deviation. Points
+    flagged degenerate (:mod:`brainsweep.fit.degenerate`) are left out of the line and shown
+    as open grey circles at the score they would have had.
+    """
     source = scores_csv_or_df if not isinstance(scores_csv_or_df, pd.DataFrame) else "scores"
     table = read_scores(scores_csv_or_df)
     values = _metric_values(table, metric, [x], os.fspath(source))
@@ -279,7 +289,22 @@ def score_profile(
     best = (grouped.max() if higher else grouped.min()).sort_index()
     figure = Figure(figsize=(6.0, 4.0), layout="constrained")
     axes = figure.add_subplot()
-    axes.plot(best.index.to_numpy(float), best.to_numpy(float), marker="o", markersize=3)
+    spread = spread_column(metric)
+    one_row_each = not table[x].duplicated().any()
+    if spread in table and one_row_each and table[spread].notna().any():
+        std = table.set_index(x)[spread].reindex(best.index)
+        axes.errorbar(best.index.to_numpy(float), best.to_numpy(float),
+                      yerr=std.to_numpy(float), marker="o", markersize=3, capsize=3,
+                      label="mean ± s.d. over realisations")
+    else:
+        axes.plot(best.index.to_numpy(float), best.to_numpy(float), marker="o", markersize=3)
+    if "degenerate" in table:
+        flagged = table[table["degenerate"].astype(bool)]
+        if len(flagged):
+            axes.plot(flagged[x].to_numpy(float),
+                      pd.to_numeric(flagged[metric], errors="coerce").to_numpy(float),
+                      marker="o", markersize=6, linestyle="none", markerfacecolor="none",
+                      color="0.5", label="degenerate (excluded)")
     where = best.idxmax() if higher else best.idxmin()
     axes.plot(
         [where],
@@ -290,6 +315,8 @@ def score_profile(
         markeredgecolor="black",
         linestyle="none",
     )
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=8, loc="best")
     axes.set_xlabel(axis_label(x, units))
     axes.set_ylabel(metric_label(metric))
     axes.set_title(f"{metric} against {x}: best {best[where]:.3g} at {x} = {where:.3g}",

@@ -23,7 +23,7 @@ from brainsweep.errors import InputError, refuse_unknown_keys
 from brainsweep.figures import plots
 from brainsweep.figures.labels import unit_of
 from brainsweep.fit.metrics import METRICS
-from brainsweep.fit.stage import read_empirical
+from brainsweep.fit.stage import RESERVED_COLUMNS, read_empirical, usable_rows
 from brainsweep.io import provenance, write_sidecar
 from brainsweep.study.checked import CheckedSettings
 from brainsweep.study.schema import section_defaults
@@ -158,11 +158,12 @@ def _shard_paths(bold_dir_or_shards: str | os.PathLike | Sequence[str | os.PathL
 def _swept(table: pd.DataFrame, source: str) -> list[str]:
     if "sim_index" not in table or "diverged" not in table:
         raise InputError("expected the columns sim_index and diverged", source=source)
-    reserved = {"sim_index", "diverged", *METRICS}
+    reserved = {*RESERVED_COLUMNS, *METRICS}
     names = [
         name
         for name in table.columns
         if name not in reserved and not str(name).startswith("fc_corr_")
+        and not str(name).startswith("std_")
     ]
     return swept_parameters(names, table[names].to_numpy(dtype=float)) if names else []
 
@@ -249,10 +250,11 @@ def run_stage(
             raise InputError(f"{unknown} are not swept parameters; swept: {swept}",
                              source=source, field=f"figures.others.{unknown[0]}")
 
-    values = pd.to_numeric(table[metric], errors="coerce").where(~table["diverged"].astype(bool))
+    values = pd.to_numeric(table[metric], errors="coerce").where(usable_rows(table))
     if values.notna().sum() == 0:
         raise InputError(
-            f"every simulation diverged or scored NaN in {metric!r}", source=source, field=metric
+            f"every simulation diverged, was flagged degenerate or scored NaN in {metric!r}",
+            source=source, field=metric
         )
     best = values.idxmax() if METRICS[metric] else values.idxmin()
     best_index = int(table.loc[best, "sim_index"])
@@ -297,7 +299,8 @@ def run_stage(
                                        figure=kind, metric=metric, **extra))
         written.append(path)
 
-    for name, held, (x, y) in zip(names["landscapes"], landscapes, pairs, strict=True):
+    heatmaps = names["landscapes"] if pairs else []  # else the one profile, below
+    for name, held, (x, y) in zip(heatmaps, landscapes, pairs, strict=True):
         path = plots.score_heatmap(table, x, y, metric, out / name, fixed=held,
                                    units=options["units"], dpi=dpi)
         record(path, "landscape", {"scores": scores}, axes=[x, y],

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brainsweep.errors import InputError, refuse_unknown_keys
+from brainsweep.fit.degenerate import REASONS
 from brainsweep.fit.metrics import DEFAULT_WEIGHTS, METRICS
 from brainsweep.study.schema import section_defaults
 
@@ -21,8 +22,10 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check ``fit:`` settings and fill in defaults.
 
     Keys: ``metric`` (one of :data:`~brainsweep.fit.metrics.METRICS`, the one that picks the
-    best fit) and ``weights`` (``{fc_corr, fcd_ks}``, finite numbers >= 0, for
-    ``combined = fc_corr_weight * fc_corr - fcd_ks_weight * fcd_ks``).
+    best fit), ``weights`` (``{fc_corr, fcd_ks}``, finite numbers >= 0, for
+    ``combined = fc_corr_weight * fc_corr - fcd_ks_weight * fcd_ks``) and ``degenerate``
+    (the thresholds of :func:`brainsweep.fit.degenerate.degenerate_reasons`, each a finite
+    number >= 0 or null; keys left out take the schema's defaults).
 
     Raises
     ------
@@ -51,4 +54,27 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
             raise InputError(
                 f"expected a finite number >= 0, got {value!r}", field=f"fit.weights.{key}"
             )
-    return {"metric": metric, "weights": {key: float(value) for key, value in merged.items()}}
+    return {"metric": metric, "weights": {key: float(value) for key, value in merged.items()},
+            "degenerate": _thresholds(settings.get("degenerate"))}
+
+
+def _thresholds(section: Any) -> dict[str, float | None]:
+    defaults = FIT_DEFAULTS["degenerate"]
+    if section is None:
+        return dict(defaults)
+    if not isinstance(section, Mapping):
+        raise InputError(f"expected a mapping of {sorted(defaults)}, got {section!r}",
+                         field="fit.degenerate")
+    unknown = sorted(set(section) - set(REASONS.values()))
+    if unknown:
+        raise InputError(f"unknown key(s) {unknown}; known: {sorted(REASONS.values())}",
+                         field=f"fit.degenerate.{unknown[0]}")
+    out: dict[str, float | None] = {}
+    for key in REASONS.values():
+        value = section.get(key, defaults.get(key))
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not math.isfinite(value) or value < 0):
+            raise InputError(f"expected a finite number >= 0 or null, got {value!r}",
+                             field=f"fit.degenerate.{key}")
+        out[key] = None if value is None else float(value)
+    return out

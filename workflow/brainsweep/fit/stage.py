@@ -16,16 +16,27 @@ import pandas as pd
 from brainsweep.bold.connectivity import upper_triangle
 from brainsweep.bold.shards import read_bold_shard
 from brainsweep.errors import InputError
+from brainsweep.fit.degenerate import REASONS, degenerate_reasons
 from brainsweep.fit.metrics import METRICS, fc_correlation, score
+from brainsweep.fit.points import by_point
 from brainsweep.fit.settings import validate_settings
 from brainsweep.io import atomic_path, load_npz, provenance, write_json, write_sidecar
 from brainsweep.study.checked import CheckedSettings
 
-__all__ = ["best_rows", "read_empirical", "run_stage", "subject_uncertainty"]
+__all__ = ["RESERVED_COLUMNS", "best_rows", "excluded_rows", "read_empirical", "usable_rows",
+           "run_stage", "subject_uncertainty"]
+
+#: Columns of scores.csv and realisations.csv that are not swept parameters (besides the
+#: metrics, their ``std_`` spreads and the per-subject ``fc_corr_<subject>``).
+RESERVED_COLUMNS = ("sim_index", "point", "realisation", "realisations", "n_diverged",
+                    "diverged", "n_degenerate", "degenerate", "degenerate_reason", "mean_fc",
+                    "bold_std", "global_step")
 
 _EMPIRICAL_KEYS = ("fc_group", "fc_subjects", "subject_ids")
 # the transient legitimately differs between simulated and measured BOLD; the filters must not
 _MUST_MATCH = ("detrend", "bandpass", "zscore", "gsr", "fcd")
+# per-simulation summaries of the raw BOLD written by the bold stage (brainsweep.bold.dynamics)
+_DYNAMICS = ("bold_std", "global_step")
 
 
 def read_empirical(path: str | os.PathLike) -> dict[str, Any]:
@@ -88,19 +99,26 @@ def _check_same_postprocess(shard: str, sim: dict | None, emp: dict | None, emp_
             )
 
 
+def usable_rows(scores: pd.DataFrame) -> pd.Series:
+    """The rows that may win a best fit: neither diverged nor flagged degenerate."""
+    usable = pd.Series(True, index=scores.index)
+    for column in ("diverged", "degenerate"):
+        if column in scores:
+            usable &= ~scores[column].astype(bool)
+    return usable
+
+
 def best_rows(scores: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
-    """The best row of each metric column present (NaN and diverged rows never win).
+    """The best row of each metric column present (NaN, diverged and degenerate rows never
+    win).
 
     Returns metric -> the row as a dict, or None when no row has a finite value.
     """
     out: dict[str, dict[str, Any] | None] = {}
+    usable = usable_rows(scores)
     for metric, higher in METRICS.items():
         if metric not in scores:
             continue
-        if "diverged" in scores:
-            usable = ~scores["diverged"].astype(bool)
-        else:
-            usable = pd.Series(True, index=scores.index)
         values = scores[metric].where(usable)
         if values.notna().sum() == 0:
             out[metric] = None
@@ -108,6 +126,23 @@ def best_rows(scores: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
         index = values.idxmax() if higher else values.idxmin()
         out[metric] = _row_dict(scores.loc[index])
     return out
+
+
+def excluded_rows(scores: pd.DataFrame, metric: str,
+                  best_fit: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The degenerate rows that score better than the best fit by ``metric`` (all scored
+    degenerate rows when nothing could win), best first: what the flags kept from winning."""
+    if "degenerate" not in scores or metric not in scores:
+        return []
+    higher = METRICS[metric]
+    flagged = scores[scores["degenerate"].astype(bool) & ~scores["diverged"].astype(bool)
+                     & scores[metric].notna()]
+    if best_fit is not None and best_fit.get(metric) is not None:
+        bound = best_fit[metric]
+        flagged = flagged[flagged[metric] > bound] if higher else \
+            flagged[flagged[metric] < bound]
+    flagged = flagged.sort_values(metric, ascending=not higher, kind="stable")
+    return [_row_dict(row) for _, row in flagged.iterrows()]
 
 
 def _row_dict(row: pd.Series) -> dict[str, Any]:
@@ -119,6 +154,12 @@ def _row_dict(row: pd.Series) -> dict[str, Any]:
             value = None
         result[str(key)] = value
     return result
+
+
+def _row_means(values: np.ndarray) -> np.ndarray:
+    """Mean of each row, one row at a time (bit-identical whatever else shares the array)."""
+    rows = np.ascontiguousarray(values, dtype=np.float64)
+    return np.array([np.add.reduce(row) / row.size for row in rows])
 
 
 def _summary(values: np.ndarray) -> dict[str, Any]:
@@ -149,7 +190,7 @@ def subject_uncertainty(
         and their :func:`_summary`); ``best_per_subject``: for each subject the row that
         correlates best with that subject's own FC (``rows``), and across subjects the
         spread of the chosen parameters (``parameters``, a summary per swept parameter) and
-        of their ``fc_corr`` (``fc_corr``). Diverged and NaN rows never count.
+        of their ``fc_corr`` (``fc_corr``). Diverged, degenerate and NaN rows never count.
     """
     columns = [f"fc_corr_{ident}" for ident in subject_ids]
     at_best: dict[str, Any] = {"values": {}, **_summary(np.array([]))}
@@ -158,7 +199,7 @@ def subject_uncertainty(
                   zip(subject_ids, columns, strict=True)}
         at_best = {"values": values, **_summary(np.array(
             [np.nan if value is None else value for value in values.values()], dtype=float))}
-    usable = ~scores["diverged"].astype(bool)
+    usable = usable_rows(scores)
     rows: dict[str, Any] = {}
     for ident, column in zip(subject_ids, columns, strict=True):
         values = scores[column].where(usable)
@@ -199,19 +240,29 @@ def run_stage(
     settings
         The ``fit:`` config (see :func:`brainsweep.fit.settings.validate_settings`).
     out_dir
-        Folder for ``scores.csv`` and ``best.json`` (each with a ``.json`` sidecar).
+        Folder for ``scores.csv``, ``realisations.csv`` and ``best.json`` (each with a
+        ``.json`` sidecar).
 
     Notes
     -----
-    ``scores.csv`` has one row per simulation, sorted by ``sim_index``: ``sim_index``, one
-    column per swept parameter, ``diverged``, the metrics of :func:`brainsweep.fit.score`
-    against the group FC (``fcd_ks`` only when both sides carry FCD values) and
-    ``fc_corr_<subject>`` per empirical subject. Diverged simulations score NaN and never
-    win. ``best.json`` holds the chosen ``metric``, the best row per metric (``best``), the
-    best row by the chosen metric (``best_fit``), and the uncertainty across subjects
-    (:func:`subject_uncertainty`): ``per_subject_fc_corr`` (mean, sample standard deviation,
-    min, max, count and values of the best fit's per-subject ``fc_corr``) and
-    ``best_per_subject`` (each subject's own best row; the spread of its parameters).
+    ``realisations.csv`` has one row per simulation, sorted by ``sim_index``:
+    ``sim_index``, ``point`` and ``realisation`` (see :func:`brainsweep.fit.points.by_point`),
+    one column per swept parameter, ``diverged``, ``degenerate`` and ``degenerate_reason``
+    (:func:`brainsweep.fit.degenerate.degenerate_reasons` with the thresholds of
+    ``fit.degenerate``), the metrics of :func:`brainsweep.fit.score` against the group FC
+    (``fcd_ks`` only when both sides carry FCD values), ``mean_fc`` (the mean simulated FC),
+    ``bold_std`` and ``global_step`` (:mod:`brainsweep.bold.dynamics`) and
+    ``fc_corr_<subject>`` per empirical subject. ``scores.csv`` has one row per parameter
+    point (its noise realisations, ``simulation.realisations``): the means of those columns
+    over the realisations and their spread (``std_<metric>``); with one realisation per
+    point its rows are the simulations. Diverged simulations score NaN and never win, nor
+    does a point with a diverged or a degenerate realisation. ``best.json`` holds the chosen
+    ``metric``, the best point per metric (``best``), the best point by the chosen metric
+    (``best_fit``), the degenerate points that scored better and were excluded
+    (``excluded_better_than_best``) with the counts per reason, and the uncertainty across
+    subjects (:func:`subject_uncertainty`): ``per_subject_fc_corr`` (mean, sample standard
+    deviation, min, max, count and values of the best fit's per-subject ``fc_corr``) and
+    ``best_per_subject`` (each subject's own best point; the spread of its parameters).
 
     Every simulation is scored on its own, after the shards are gathered and sorted by
     ``sim_index``, so both files are byte-identical however the grid was split into shards.
@@ -237,7 +288,8 @@ def run_stage(
 
     names: list[str] | None = None
     parts: dict[str, list[np.ndarray]] = {
-        "sim_index": [], "param_values": [], "diverged": [], "fc": [], "fcd_values": []}
+        "sim_index": [], "param_values": [], "diverged": [], "fc": [], "fcd_values": [],
+        **{key: [] for key in _DYNAMICS}}
     sim_has_fcd: set[bool] = set()
     for shard in bold_shards:
         where = os.fspath(shard)
@@ -245,8 +297,8 @@ def run_stage(
         shard_names = [str(item) for item in data["param_names"]]
         if names is None:
             names = shard_names
-            clash = sorted(set(names) & {"sim_index", "diverged", *METRICS})
-            clash += [name for name in names if name.startswith("fc_corr_")]
+            clash = sorted(set(names) & {*RESERVED_COLUMNS, *METRICS})
+            clash += [name for name in names if name.startswith(("fc_corr_", "std_"))]
             if clash:
                 raise InputError(
                     f"parameter name(s) {clash} clash with score columns",
@@ -280,6 +332,10 @@ def run_stage(
             parts["fcd_values"].append(data["fcd_values"])
         for key in ("sim_index", "param_values", "diverged", "fc"):
             parts[key].append(data[key])
+        # BOLD summaries (bold shards written before they existed lack them: NaN, unflagged)
+        for key in _DYNAMICS:
+            parts[key].append(data[key].astype(np.float64) if key in data
+                              else np.full(data["sim_index"].shape, np.nan))
 
     if len(sim_has_fcd) > 1:
         raise InputError("some bold shards carry FCD values and others do not", field="bold.fcd")
@@ -324,24 +380,46 @@ def run_stage(
         f"fc_corr_{ident}": fc_correlation(sim_upper, subject_upper[s])
         for s, ident in enumerate(subject_ids)
     })
-    scores = pd.concat([scores, metrics, per_subject], axis=1)
+    sim_upper_mean = _row_means(sim_upper)
+    dynamics = {key: np.concatenate(parts[key])[order] for key in _DYNAMICS}
+    extra = pd.DataFrame({"mean_fc": sim_upper_mean, **dynamics})
+    scores = pd.concat([scores, metrics, extra, per_subject], axis=1)
     metric_columns = [name for name in METRICS if name in scores]
     subject_columns = [f"fc_corr_{ident}" for ident in subject_ids]
-    scores.loc[scores["diverged"], metric_columns + subject_columns] = np.nan
+    scores.loc[scores["diverged"], metric_columns + subject_columns + ["mean_fc"]] = np.nan
+    emp_mean_fc = float(np.add.reduce(upper_triangle(emp_group)) / upper_triangle(emp_group).size)
+    reasons = degenerate_reasons(
+        scores["mean_fc"].to_numpy(), emp_mean_fc, options["degenerate"],
+        bold_std=scores["bold_std"].to_numpy(), global_step=scores["global_step"].to_numpy())
+    at = scores.columns.get_loc("diverged") + 1
+    scores.insert(at, "degenerate", [bool(reason) for reason in reasons])
+    scores.insert(at + 1, "degenerate_reason", reasons)
+    per_simulation, points = by_point(scores, names)
 
-    best = best_rows(scores)
+    best = best_rows(points)
     chosen = best.get(metric)
-    uncertainty = subject_uncertainty(scores, subject_ids, names, chosen)
+    uncertainty = subject_uncertainty(points, subject_ids, names, chosen)
+    excluded = excluded_rows(points, metric, chosen)
     report = {
         "metric": metric,
         "higher_is_better": {name: METRICS[name] for name in metric_columns},
         "weights": options["weights"],
-        "n_simulations": int(len(scores)),
-        "n_diverged": int(scores["diverged"].sum()),
-        "n_scored": int(scores[metric].notna().sum()),
+        "degenerate_thresholds": options["degenerate"],
+        "empirical_mean_fc": emp_mean_fc,
+        "n_simulations": int(len(per_simulation)),
+        "n_points": int(len(points)),
+        "realisations": sorted({int(n) for n in points["realisations"]}),
+        "n_diverged": int(per_simulation["diverged"].sum()),
+        "n_degenerate": int(per_simulation["degenerate"].sum()),
+        "n_points_degenerate": int(points["degenerate"].sum()),
+        "degenerate_reasons": {reason: int(sum(reason in str(item).split(";")
+                                               for item in per_simulation["degenerate_reason"]))
+                               for reason in REASONS},
+        "n_scored": int(points[metric].where(usable_rows(points)).notna().sum()),
         "parameters": names,
         "best_fit": chosen,
         "best": best,
+        "excluded_better_than_best": excluded,
         "per_subject_fc_corr": uncertainty["at_best_fit"],
         "best_per_subject": uncertainty["best_per_subject"],
         "subject_ids": subject_ids,
@@ -353,17 +431,18 @@ def run_stage(
     record = provenance(
         inputs=inputs, config=options, stage="fit", seconds=round(time.perf_counter() - started, 3)
     )
-    scores_path = out / "scores.csv"
-    with atomic_path(scores_path) as tmp:
-        scores.to_csv(tmp, index=False, float_format="%.9g")
-    write_sidecar(scores_path, record)
+    for name, table in (("scores.csv", points), ("realisations.csv", per_simulation)):
+        path = out / name
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.9g")
+        write_sidecar(path, record)
     best_path = out / "best.json"
     write_json(best_path, report)
     write_sidecar(best_path, record)
 
 
 class Settings(CheckedSettings):
-    """The fit stage's settings: the ``fit:`` section (metric, weights)."""
+    """The fit stage's settings: the ``fit:`` section (metric, weights, degenerate)."""
 
     @staticmethod
     def check(section):

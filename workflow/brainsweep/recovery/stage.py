@@ -143,6 +143,8 @@ def truth_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     settings = {key: copy.deepcopy(config[key]) for key in SECTIONS
                 if key in config and key not in ("sweep", "shards", "simulation")}
     simulation["seed"] = options["seed"]
+    # the truth's noise realisations are its replicas; the grid's realisations do not apply
+    simulation.pop("realisations", None)
     settings["simulation"] = simulation
     settings["sweep"] = {"table": {name: [value] * options["replicas"]
                                    for name, value in options["truth"].items()}}
@@ -183,15 +185,18 @@ def evaluate(scores: pd.DataFrame, truth: Mapping[str, float], *, metric: str,
         and the spread of the metric over the grid.
     """
     from brainsweep.fit.metrics import METRICS
+    from brainsweep.fit.stage import usable_rows
 
     if metric not in METRICS or metric not in scores:
         raise InputError(f"no metric column {metric!r}; found {list(scores.columns)}",
                          field="recovery.metric")
     higher = METRICS[metric]
-    usable = ~scores["diverged"].astype(bool) if "diverged" in scores else True
+    # the best fit of best.json: neither diverged nor degenerate (brainsweep.fit.degenerate)
+    usable = usable_rows(scores)
     values = pd.to_numeric(scores[metric], errors="coerce").where(usable)
     if values.notna().sum() == 0:
-        raise InputError(f"every simulation diverged or scored NaN in {metric!r}",
+        raise InputError(f"every point diverged, was flagged degenerate or scored NaN in "
+                         f"{metric!r}",
                          field=metric)
     best_index = values.idxmax() if higher else values.idxmin()
     names = list(truth)
@@ -262,7 +267,10 @@ def evaluate(scores: pd.DataFrame, truth: Mapping[str, float], *, metric: str,
         "axes": axes,
         "landscape": {
             "n_scored": int(values.notna().sum()),
-            "n_diverged": int((~usable).sum()) if isinstance(usable, pd.Series) else 0,
+            "n_diverged": int(scores["diverged"].astype(bool).sum()) if "diverged" in scores
+            else 0,
+            "n_degenerate": int(scores["degenerate"].astype(bool).sum()) if "degenerate" in scores
+            else 0,
             "best_score": float(values[best_index]),
             "score_at_truth": truth_score,
             "rank_of_truth": rank,
@@ -291,9 +299,10 @@ def plot_landscape(scores: pd.DataFrame, report: Mapping[str, Any], x: str, y: s
     from matplotlib.figure import Figure
 
     from brainsweep.figures.plots import save_figure
+    from brainsweep.fit.stage import usable_rows
 
     metric = report["metric"]
-    usable = ~scores["diverged"].astype(bool)
+    usable = usable_rows(scores)
     table = scores.assign(_score=pd.to_numeric(scores[metric], errors="coerce").where(usable))
     grid = table.pivot_table(index=y, columns=x, values="_score",
                              aggfunc="max" if report["higher_is_better"] else "min")

@@ -4,6 +4,11 @@ A sweep maps parameter names to axes (a list, ``linspace``, ``logspace``) whose 
 product, in the order written, makes the grid; or it gives an explicit ``table`` of rows. Each
 simulation keeps its row number as its global index, which keys its noise, so a simulation
 gives the same result whichever shard runs it.
+
+A study may simulate each parameter point several times with independent noise
+(``simulation.realisations``): :func:`repeat_points` repeats every row, the repeats of one
+point side by side, so realisation ``r`` of point ``p`` is row ``p * n + r``. With one
+realisation the grid, and so every simulation's index and noise, is the unrepeated one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import numpy as np
 
 from brainsweep.errors import InputError, PlanError
 
-__all__ = ["Grid", "build_grid", "grid_axes", "grid_size", "n_shards", "shard_rows"]
+__all__ = ["Grid", "build_grid", "grid_axes", "grid_size", "n_shards", "repeat_points",
+           "shard_rows"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,23 @@ def build_grid(sweep: Mapping[str, Any]) -> Grid:
         return Grid(tuple(axes), np.column_stack(list(axes.values())))
     rows = np.array(list(itertools.product(*axes.values())), dtype=np.float64)
     return Grid(tuple(axes), rows)
+
+
+def repeat_points(grid: Grid, realisations: int) -> Grid:
+    """The grid with each row repeated ``realisations`` times, the repeats side by side.
+
+    Examples
+    --------
+    >>> repeat_points(build_grid({"speed": [2.0, 4.0]}), 2).values[:, 0].tolist()
+    [2.0, 2.0, 4.0, 4.0]
+    """
+    if isinstance(realisations, bool) or not isinstance(realisations, int | np.integer) \
+            or realisations < 1:
+        raise InputError(f"expected a whole number >= 1, got {realisations!r}",
+                         field="simulation.realisations")
+    if realisations == 1:
+        return grid
+    return Grid(grid.names, np.repeat(grid.values, int(realisations), axis=0))
 
 
 def n_shards(grid_size: int, *, count: int | None = None, size: int | None = None) -> int:

@@ -181,11 +181,14 @@ register(Stage(
     inputs=(Port("shard", "a simulate stage shard .npz", "--shard-file"),),
     outputs=(Port("out", "output .npz", "--out"),), from_study=_section("bold")))
 register(Stage(
-    "fit", "score every simulation against empirical FC; scores.csv and best.json (best row "
-           "per metric, uncertainty across subjects)",
-    "the study's fit: section (metric, weights)", "brainsweep.fit.stage",
+    "fit", "score every simulation against empirical FC; scores.csv (one row per parameter "
+           "point: mean and spread over its noise realisations), realisations.csv (one row "
+           "per simulation) and best.json (best point per metric, degenerate points "
+           "excluded, uncertainty across subjects)",
+    "the study's fit: section (metric, weights, degenerate)", "brainsweep.fit.stage",
     inputs=(EMPIRICAL, Port("shards", "the study's bold shards", many=True)),
-    outputs=(Port("out_dir", "folder for scores.csv and best.json", "--out-dir"),),
+    outputs=(Port("out_dir", "folder for scores.csv, realisations.csv and best.json",
+                  "--out-dir"),),
     from_study=_section("fit")))
 register(Stage(
     "figures", "score landscapes, FC and FCD at the best fit beside the empirical data; each "

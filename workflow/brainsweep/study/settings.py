@@ -202,7 +202,8 @@ class IntegratorSettings:
 
 @dataclass(frozen=True)
 class SimulationSettings:
-    """``simulation:``: duration, seed, target, device, history storage, threads."""
+    """``simulation:``: duration, seed, noise realisations per parameter point, target,
+    device, history storage, threads."""
 
     transient_s: float
     duration_s: float
@@ -211,13 +212,24 @@ class SimulationSettings:
     device: str | int | None
     history_dtype: str | None
     threads: int
+    realisations: int = 1
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> SimulationSettings:
         return cls(transient_s=float(section["transient_s"]),
                    duration_s=float(section["duration_s"]), seed=int(section["seed"]),
                    target=str(section["target"]), device=section.get("device"),
-                   history_dtype=section.get("history_dtype"), threads=int(section["threads"]))
+                   history_dtype=section.get("history_dtype"), threads=int(section["threads"]),
+                   realisations=_realisations(section.get("realisations", 1)))
+
+
+def _realisations(value: Any) -> int:
+    """``simulation.realisations``, a whole number >= 1 (the schema says so too; this also
+    guards settings that reach a stage without the schema, e.g. ``--settings`` JSON)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"expected a whole number >= 1, got {value!r}",
+                         field="simulation.realisations")
+    return value
 
 
 @dataclass(frozen=True)
@@ -244,21 +256,23 @@ class BoldMonitorSettings:
 
 @dataclass(frozen=True)
 class GridSettings:
-    """``sweep:``: the axes as written; :meth:`build` gives the grid."""
+    """``sweep:``: the axes as written, and ``simulation.realisations``; :meth:`build` gives
+    the grid of simulations (each parameter point repeated once per realisation)."""
 
     axes: Mapping[str, Any]
+    realisations: int = 1
 
     def build(self):
-        from brainsweep.simulate.grid import build_grid
+        from brainsweep.simulate.grid import build_grid, repeat_points
 
-        return build_grid(plain(self.axes))
+        return repeat_points(build_grid(plain(self.axes)), self.realisations)
 
     def size(self) -> int:
-        """Simulations in the grid, counted without building it (a 10^8 grid is refused
-        with numbers before anything that size is allocated)."""
+        """Simulations in the grid (points times realisations), counted without building it
+        (a 10^8 grid is refused with numbers before anything that size is allocated)."""
         from brainsweep.simulate.grid import grid_size
 
-        return grid_size(plain(self.axes))
+        return grid_size(plain(self.axes)) * self.realisations
 
     def axes_values(self) -> dict[str, np.ndarray]:
         """Each parameter's values as written, not expanded."""
@@ -360,10 +374,12 @@ class SimulateSettings:
         from brainsweep.simulate.grid import grid_axes
 
         grid_axes(filled["sweep"])  # every axis checked now, naming its key; none expanded
+        simulation = SimulationSettings.from_section(filled["simulation"])
         return cls(kernel=KernelSettings.from_sections(filled),
-                   simulation=SimulationSettings.from_section(filled["simulation"]),
+                   simulation=simulation,
                    bold_monitor=BoldMonitorSettings.from_section(filled["monitors"]["bold"]),
-                   grid=GridSettings(axes=_frozen(filled["sweep"])),
+                   grid=GridSettings(axes=_frozen(filled["sweep"]),
+                                     realisations=simulation.realisations),
                    plan=PlanSettings.from_section(filled["shards"]),
                    sections=_frozen(filled))
 
