@@ -3,7 +3,8 @@ coupling: one table of relative errors.
 
 The problem: TVB's default connectivity (tvb-data's connectivity_76, ``Connectivity.from_file()``),
 conduction speed 3 m/s, deterministic Heun, dt = 0.1 ms, ``--steps`` steps (default 2000,
-200 ms), raw monitor (every step, every state variable). Both simulators start from the same
+200 ms; ``MODEL_NOTES`` gives a smaller dt where a model needs one), raw monitor (every step,
+every state variable, except where ``MAPPINGS`` says). Both simulators start from the same
 random constant history: one value per state variable and region, drawn (seeded) from TVB's
 ``state_variable_range`` and held for the whole horizon before t = 0.
 
@@ -16,10 +17,19 @@ How TVB is matched:
   starts from the last one, so its history before t = 0 is the constant start, as brainsweep's;
 * parameters: brainsweep's model files use TVB's class name and TVB's parameter and state
   variable names, so every model parameter of the file is set on TVB's model by name (the
-  values are the file's) and every coupling parameter on TVB's coupling;
+  values are the file's, in the type of TVB's attribute: 0 / 1 parameters become TVB's
+  booleans, whole numbers its integers) and every coupling parameter on TVB's coupling. Where
+  a file could not keep TVB's name (``e`` and ``N`` are taken in the DSL) or holds a TVB array
+  as scalar parameters, ``MAPPINGS`` says so; a file parameter with no TVB attribute is an
+  error. ``MAPPINGS`` also names the variables TVB's monitors may record where that is not
+  every state variable; only those are compared;
 * models: every shipped model file whose ``name`` is a class of ``tvb.simulator.models`` is
-  run, with the coupling TVB usually runs it with (``MODEL_NOTES``; Linear where no note says
-  otherwise), so new model files join the table without a change here;
+  run, with the coupling TVB usually runs it with and a strength at which the network matters,
+  the parameters that let the network in (Epileptor's Ks, ...) and the time step it needs
+  (``MODEL_NOTES``; Linear at TVB's defaults and dt = 0.1 ms where no note says otherwise), so
+  new model files join the table without a change here. A note's dt keeps the time span of
+  ``--steps`` steps of 0.1 ms. ``VARIANTS`` adds rows for other settings of a model (switches
+  such as Hopfield's ``dynamic``);
 * couplings: every class of ``tvb.simulator.coupling`` on one model it suits (``COUPLINGS``).
 
 Bounds: TVB's history keeps the weights and the delayed states in float32 (``NDArray``
