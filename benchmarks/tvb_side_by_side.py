@@ -83,6 +83,9 @@ class Note:
     params: dict = field(default_factory=dict)  # model parameters, on both sides (file's names)
     tvb_options: dict = field(default_factory=dict)  # other attributes of TVB's coupling
     dt: float = DT  # ms; the run covers the same time as --steps steps of DT
+    # the random start is drawn from this fraction of TVB's state_variable_range, about its
+    # middle: where starts across the whole range leave the model's basin (both sides diverge)
+    start_span: float = 1.0
     chaotic: bool = False
     why: str = ""
 
@@ -139,7 +142,9 @@ MODEL_NOTES: dict[str, Note] = {
     # damping -1 instead of TVB's -10, so that the delayed input shapes the decay
     "Linear": Note("Linear", {"a": 0.01}, params={"gamma": -1.0}),
     # on the limit cycle (a > 0)
-    "SupHopf": Note("Linear", {"a": 0.005}, params={"a": 0.2}),
+    # TVB's range x, y in [-5, 5] starts far outside the limit cycle (radius sqrt(a)), where
+    # the cubic term makes Heun at dt 0.1 blow up on both sides
+    "SupHopf": Note("Linear", {"a": 0.005}, params={"a": 0.2}, start_span=0.2),
     # as Epileptor: the network enters through Kvf, (Kf,) Ks, which TVB sets to 0
     "Epileptor2D": Note("Difference", {"a": 0.05}, params={"Kvf": 0.5, "Ks": -0.2}),
     "EpileptorRestingState": Note("Difference", {"a": 0.05},
@@ -156,8 +161,9 @@ MODEL_NOTES: dict[str, Note] = {
     "Hopfield": Note("Linear", {"a": 0.005}),
     "DecoBalancedExcInh": Note("Linear", {"a": 0.05}, params={"M_i": 1.5}),
     "ZetterbergJansen": Note("Linear", {"a": 0.5}),
-    # stiff: the rate x relaxes at ~44 / ms near rest
-    "KIonEx": Note("Linear", {"a": 0.01}, dt=0.01),
+    # stiff: the rate x relaxes at ~44 / ms near rest; starts across TVB's whole ranges turn
+    # NaN within the run on both sides, starts within 10 % of them about the middle do not
+    "KIonEx": Note("Linear", {"a": 0.01}, dt=0.01, start_span=0.1),
     # the network enters through Ks (0 in TVB)
     "EpileptorCodim3": Note("Linear", {"a": 0.01}, params={"Ks": -1.0}),
     # uA and uB 100 times faster than TVB's defaults, so that both arcs move within the run
@@ -223,13 +229,15 @@ def tvb_model_classes() -> dict:
             if isinstance(getattr(models, name), type)}
 
 
-def random_start(tvb_model, n_nodes: int, seed: int) -> np.ndarray:
-    """(V, N): one value per state variable and region, uniform in TVB's state range."""
+def random_start(tvb_model, n_nodes: int, seed: int, span: float = 1.0) -> np.ndarray:
+    """(V, N): one value per state variable and region, uniform in the fraction ``span`` of
+    TVB's state range about its middle."""
     rng = np.random.default_rng(seed)
     rows = []
     for name in tvb_model.state_variables:
-        low, high = tvb_model.state_variable_range[name]
-        rows.append(rng.uniform(low, high, n_nodes))
+        low, high = np.asarray(tvb_model.state_variable_range[name], dtype=np.float64)
+        middle, half = (low + high) / 2, span * (high - low) / 2
+        rows.append(rng.uniform(middle - half, middle + half, n_nodes))
     return np.array(rows)
 
 
@@ -402,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = sorted(k for k in tvb_values(model_file, note) if not hasattr(tvb_model, k))
         if missing:
             unmatched[name] = missing
-        starts[row] = random_start(tvb_model, n_nodes, SEED)
+        starts[row] = random_start(tvb_model, n_nodes, SEED, note.start_span)
         tvb32[row], idelays = tvb_run(name, note, model_file, conn, starts[row], n_steps(note))
         delays_ok &= np.array_equal(idelays, delay_steps(conn.tract_lengths, SPEED, note.dt))
         ours[row] = brainsweep_run(model_file, coupling, note, conn, starts[row], n_steps(note))
