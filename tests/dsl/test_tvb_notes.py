@@ -46,6 +46,7 @@ def test_every_note_names_a_shipped_model_and_its_parameters(script, shipped):
         assert not unknown, f"{name}: {sorted(unknown)} are not parameters of its file"
         assert note.coupling in script.BRAINSWEEP_COUPLING
         assert 0.0 < note.dt <= script.DT
+        assert 0.0 < note.start_span <= 1.0, f"{name}: the start leaves TVB's state range"
 
 
 def test_every_mapping_names_the_files_own_parameters_and_states(script, shipped):
