@@ -141,10 +141,10 @@ MODEL_NOTES: dict[str, Note] = {
                              why="chaotic at TVB's defaults (Breakspear et al. 2003)"),
     # damping -1 instead of TVB's -10, so that the delayed input shapes the decay
     "Linear": Note("Linear", {"a": 0.01}, params={"gamma": -1.0}),
-    # on the limit cycle (a > 0)
+    # on the limit cycle (a > 0), coupled diffusively as in Deco et al. (2017).
     # TVB's range x, y in [-5, 5] starts far outside the limit cycle (radius sqrt(a)), where
     # the cubic term makes Heun at dt 0.1 blow up on both sides
-    "SupHopf": Note("Linear", {"a": 0.005}, params={"a": 0.2}, start_span=0.2),
+    "SupHopf": Note("Difference", {"a": 0.05}, params={"a": 0.2}, start_span=0.2),
     # as Epileptor: the network enters through Kvf, (Kf,) Ks, which TVB sets to 0
     "Epileptor2D": Note("Difference", {"a": 0.05}, params={"Kvf": 0.5, "Ks": -0.2}),
     "EpileptorRestingState": Note("Difference", {"a": 0.05},
