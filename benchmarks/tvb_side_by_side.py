@@ -149,8 +149,8 @@ MODEL_NOTES: dict[str, Note] = {
     "Epileptor2D": Note("Difference", {"a": 0.05}, params={"Kvf": 0.5, "Ks": -0.2}),
     "EpileptorRestingState": Note("Difference", {"a": 0.05},
                                   params={"Kvf": 0.5, "Kf": 0.5, "Ks": -0.2, "K_rs": 1.0}),
-    # the QIF mean-field models are dimensionless; dt 0.1 is too coarse for the 4-variable
-    # ones (GastSchmidtKnosche_SF diverges at its defaults)
+    # the QIF mean-field models are dimensionless; CoombesByrne and GastSchmidtKnosche_SF
+    # need dt 0.01 (the latter diverges at dt 0.1 at its defaults)
     "CoombesByrne": Note("Linear", {"a": 0.01}, dt=0.01),
     "CoombesByrne2D": Note("Linear", {"a": 0.01}),
     "GastSchmidtKnosche_SD": Note("Linear", {"a": 0.01}, params={"cv": 0.5}),
