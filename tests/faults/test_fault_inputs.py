@@ -320,3 +320,23 @@ def test_settings_that_are_not_json(tmp_path, cli):
     outcome = cli("bold", "--settings", "{not json", "--shard-file", "x", "--out", tmp_path / "b")
     assert outcome.rc == 2 and "Traceback" not in outcome.err
     assert outcome.lines[-1].startswith("brainsweep bold: error: argument --settings")
+
+
+def test_a_region_mismatch_of_a_file_read_the_right_way_gets_no_layout_hint(tmp_path, cli,
+                                                                            chain):
+    path = short_series(tmp_path, samples=200, regions=30)  # time x regions, read rightly
+    out = tmp_path / "e.npz"
+    outcome = cli("empirical", "--settings", json.dumps(
+        {"source": str(path), "regions": {"preset": None, "drop": []}}),
+        "--connectome", chain["connectome"], "--out", out)
+    assert_refused(outcome, "30 regions selected", "has 80", absent=[out])
+    assert "layout" not in outcome.err
+
+
+def test_a_time_by_regions_file_of_all_94_regions_names_the_layout(tmp_path, cli):
+    path = short_series(tmp_path, samples=40, regions=94)
+    out = tmp_path / "e.npz"
+    outcome = cli("empirical", "--settings", json.dumps({"source": str(path)}), "--out", out)
+    assert_refused(outcome, "[regions.preset]", "applies to 94 regions, the input has 40",
+                   "read 94 samples of 40 regions", "empirical.layout: time-node",
+                   absent=[out])

@@ -155,9 +155,16 @@ class OutputSet:
 
     def commit(self) -> None:
         # data first, sidecars last: a sidecar in place means its output is
-        for target, tmp in sorted(self.pending.items(), key=lambda i: i[0].suffix == ".json"):
-            os.replace(tmp, target)
-        self.pending.clear()
+        def is_sidecar(item) -> bool:
+            return Path(str(item[0]).removesuffix(".json")) in self.pending
+
+        for target, tmp in sorted(self.pending.items(), key=is_sidecar):
+            try:
+                os.replace(tmp, target)
+            except OSError as error:
+                raise OutputError(f"cannot write the output: {error.strerror or error}",
+                                  source=os.fspath(target)) from error
+            del self.pending[target]
 
     def discard(self) -> None:
         for tmp in self.pending.values():

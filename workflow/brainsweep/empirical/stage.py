@@ -22,7 +22,7 @@ from brainsweep.empirical.fc_files import load_fc_matrices
 from brainsweep.empirical.readers import _detect_format, _stem, load_timeseries, simulated_truth
 from brainsweep.errors import InputError
 from brainsweep.io import provenance, save_npz
-from brainsweep.regions import is_source_label, region_labels, select_regions
+from brainsweep.regions import PRESETS, is_source_label, region_labels, select_regions
 from brainsweep.study.checked import CheckedSettings
 
 __all__ = ["Settings", "run", "run_stage"]
@@ -43,8 +43,15 @@ def _warn(notes: list[str], message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def check_regions_agree(labels: list[str], connectome: str | os.PathLike, source: str,
-                        notes: list[str]) -> None:
+def connectome_labels(connectome: str | os.PathLike) -> list[str]:
+    """The region labels of a connectome stage output."""
+    from brainsweep.connectome.model import Connectome
+
+    return list(Connectome.from_npz(connectome).labels)
+
+
+def check_regions_agree(labels: list[str], theirs: list[str], connectome: str | os.PathLike,
+                        source: str, notes: list[str]) -> None:
     """Refuse empirical regions that are not the connectome's, label by label.
 
     Both stages label a source that names no regions by position in the source
@@ -53,9 +60,6 @@ def check_regions_agree(labels: list[str], connectome: str | os.PathLike, source
     in their labels though not in their count. Where one side has names and the other only
     positions, the count is all that can be compared: checked, with a warning.
     """
-    from brainsweep.connectome.model import Connectome
-
-    theirs = list(Connectome.from_npz(connectome).labels)
     field = "empirical.regions"
     if len(theirs) != len(labels):
         raise InputError(f"{len(labels)} regions selected, the connectome "
@@ -130,6 +134,8 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
     found_in = "shard" if kind == "simulated" else "nifti header"
     tr, tr_source = _resolve_tr(options["tr"], series.tr, source, found_in=found_in)
     n_regions = series.data[0].shape[1]
+    # a simulation has the model's regions, the connectome's by construction
+    theirs = None if connectome is None or kind == "simulated" else connectome_labels(connectome)
     try:
         keep = select_regions(
             n_regions,
@@ -140,13 +146,18 @@ def run_stage(settings: Mapping[str, Any], out: str | os.PathLike, *,
         # a file without names gets those the connectome stage gives the same regions
         names = series.labels or region_labels(n_regions)
         labels = [names[i] for i in keep]
-        if connectome is not None and kind != "simulated":  # a simulation: the model's regions
-            check_regions_agree(labels, connectome, source, notes)
+        if theirs is not None:
+            check_regions_agree(labels, theirs, connectome, source, notes)
     except InputError as error:
-        if "auto" not in series.layout:
-            raise
-        # the likely cause: a short series stored time x regions, turned by the auto layout
         samples = series.data[0].shape[0]
+        preset = options["regions"]["preset"]
+        wanted = {len(theirs)} if theirs is not None else set()  # region counts expected
+        if preset in PRESETS:
+            wanted.add(PRESETS[preset][0])
+        # a short series stored time x regions, turned by the auto layout: its samples were
+        # read as regions, and the count of samples read is a count of regions expected
+        if "auto" not in series.layout or samples not in wanted:
+            raise
         raise InputError(
             f"{str(error).removeprefix(f'{source}[{error.field}]: ')} (the auto layout read "
             f"{samples} samples of {n_regions} regions, taking the longer axis as time; if "
