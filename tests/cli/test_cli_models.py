@@ -24,7 +24,9 @@ def test_models_lists_every_model_with_its_tvb_class(capsys):
     out = capsys.readouterr().out
     heads = [line for line in out.splitlines() if not line.startswith(" ")]
     models = list_models()
-    assert len(heads) == len(models) + 1 and heads[-1].startswith("couplings: ")
+    # a line per model, then the couplings and the hint naming `brainsweep models NAME`
+    assert len(heads) == len(models) + 2 and heads[-2].startswith("couplings: ")
+    assert "brainsweep models NAME" in heads[-1]
     for head, (name, path) in zip(heads, models.items(), strict=False):
         model = load_model(path)
         assert head == (f"{name}: {model.name} ({path.name}; TVB: "

@@ -42,7 +42,10 @@ def test_study_config_stage_from_the_command_line(tmp_path):
                            "--settings", str(TINY), "--out", str(out)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert yaml.safe_load(out.read_text())["fit"] == {"metric": "fc_corr"}
+    written = yaml.safe_load(out.read_text())
+    # the study's own keys kept, the schema's defaults filled in beside them
+    assert written["fit"] == {"metric": "fc_corr", "degenerate": {"max_mean_fc_excess": None}}
+    assert written["simulation"]["realisations"] == 1
     assert Path(f"{out}.json").is_file()
     bad = tmp_path / "bad.yaml"
     bad.write_text(TINY.read_text().replace("dt: 0.144", "dt: -0.1"))

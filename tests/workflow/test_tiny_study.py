@@ -167,7 +167,7 @@ def test_report_holds_every_figure_with_its_caption_and_the_config(tiny_run, rep
     for caption in ("Score landscape of study", "Functional connectivity at the best fit",
                     "Functional connectivity dynamics at the best fit",
                     "The group structural connectome", "The interactive score landscape",
-                    "The configuration of study", "The scores of study"):
+                    "The configuration of study", "One row per parameter point"):
         assert caption in html, caption
     # the landing page: the study's title and description, not its configuration
     found = re.search(r'var workflow_desc = ("(?:[^"\\]|\\.)*");', html)
