@@ -49,6 +49,7 @@ else:
     include: "rules/fit.smk"
     include: "rules/figures.smk"
     include: "rules/report.smk"
+    include: "rules/netcdf.smk"
 
     if SETTINGS.recovery is not None:
 

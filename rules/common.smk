@@ -63,14 +63,34 @@ def empirical_settings_json():
 
 
 def figure_settings_json():
-    """The figures section, its units filled in from the model file for swept model
-    parameters (a unit the study gives in figures.units wins)."""
+    """The figures section, its units those of every swept parameter (Study.parameter_units:
+    a unit the study gives in figures.units wins over the model file's)."""
     figures = dict(SETTINGS.section("figures"))
-    model = SETTINGS.kernel.model.load()
-    swept = set(SETTINGS.simulate.grid.build().names)
-    found = {p.name: p.unit for p in model.parameters if p.name in swept and p.unit}
-    figures["units"] = {**found, **(figures.get("units") or {})}
+    figures["units"] = SETTINGS.parameter_units()
     return json.dumps(figures, sort_keys=True)
+
+
+def fit_settings_json():
+    """The fit section, the swept parameters' units added for the tables' sidecars."""
+    return json.dumps(
+        {**SETTINGS.section("fit"), "units": SETTINGS.parameter_units()}, sort_keys=True
+    )
+
+
+def netcdf_settings_json():
+    """What the netCDF stage reads: the swept parameters' units."""
+    return json.dumps({"units": SETTINGS.parameter_units()}, sort_keys=True)
+
+
+def netcdf_outputs():
+    """The netCDF-4 twins of the shards and of the fit tables (rules/netcdf.smk)."""
+    shards = [
+        f"results/{stage}/{STUDY}/shard-{shard}.nc"
+        for stage in ("sims", "bold")
+        for shard in SHARDS
+    ]
+    tables = [f"results/fit/{STUDY}/{name}.nc" for name in ("scores", "realisations")]
+    return shards + tables
 
 
 def kernel_settings_json():
@@ -164,6 +184,7 @@ def get_final_outputs():
         f"results/fit/{STUDY}/scores.html",
         f"results/config/{STUDY}.yaml",
         f"results/figures/{STUDY}/landscape.html",
+        *netcdf_outputs(),
         *figure_outputs(),
         *recovery_outputs(),
     ]

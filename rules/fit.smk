@@ -17,7 +17,7 @@ rule fit_study:
         runtime=10,
         mem_mb=2000,
     params:
-        settings=settings_json("fit"),
+        settings=fit_settings_json(),
         code=code_hash("fit", "io.py", "study/schema.py", "study/checked.py"),
     shell:
         "brainsweep fit --settings {params.settings:q} --empirical {input.empirical}"

@@ -46,7 +46,8 @@ def run_stage(
         ``postprocess_json`` (the validated settings), ``bold_std`` and ``global_step`` (S,)
         float64 (:mod:`brainsweep.bold.dynamics`: the median regional standard deviation and
         the largest move of the global signal between 60 s segments, both of the kept BOLD
-        before filtering; NaN for a diverged simulation) and, when ``settings["fcd"]`` is
+        before filtering; NaN for a diverged simulation), the shard's ``region_labels`` and
+        noise ``seed`` when it has them and, when ``settings["fcd"]`` is
         set, ``fcd_values`` (S, M) float32, the strict upper triangle of each FCD matrix.
 
     Notes
@@ -124,6 +125,8 @@ def run_stage(
     }
     if "region_labels" in data:  # FC rows and columns are these regions
         arrays["region_labels"] = data["region_labels"]
+    if "seed" in data:  # the noise seed, for the fit's tables (shards since it was recorded)
+        arrays["seed"] = data["seed"]
     if fcd_rows is not None:
         arrays["fcd_values"] = fcd_rows
     record = provenance(

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# the units of parameters are the fit tables' too (brainsweep.fit.units): one definition
+from brainsweep.fit.units import BUILTIN_UNITS, unit_of
+
 __all__ = ["BUILTIN_UNITS", "METRIC_LABELS", "axis_label", "metric_label", "unit_of"]
 
 # the fit metrics in words (brainsweep.fit.metrics); per-subject columns fc_corr_<id> are
@@ -19,13 +22,6 @@ METRIC_LABELS: dict[str, str] = {
     "combined": "combined score (FC correlation - FCD KS distance)",
 }
 
-# the sweep names the workflow itself defines (README, "Other studies"); model parameters
-# take their unit from the model file (figures.units, filled in by the workflow)
-BUILTIN_UNITS: dict[str, str] = {
-    "speed": "m/s",
-    "global_coupling": "dimensionless",
-}
-
 
 def metric_label(metric: str) -> str:
     """A metric in words: ``fc_corr`` -> ``FC correlation (...)``; ``fc_corr_<id>`` -> one
@@ -35,15 +31,6 @@ def metric_label(metric: str) -> str:
     if metric.startswith("fc_corr_"):
         return f"FC correlation with subject {metric.removeprefix('fc_corr_')}"
     return metric
-
-
-def unit_of(name: str, units: Mapping[str, str] | None = None) -> str:
-    """The unit of a swept parameter: ``units`` first, then :data:`BUILTIN_UNITS`, else ''."""
-    if units and name in units:
-        return units[name]
-    if name in BUILTIN_UNITS:
-        return BUILTIN_UNITS[name]
-    return ""
 
 
 def axis_label(name: str, units: Mapping[str, str] | None = None) -> str:

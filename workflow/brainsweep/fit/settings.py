@@ -25,7 +25,8 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     best fit), ``weights`` (``{fc_corr, fcd_ks}``, finite numbers >= 0, for
     ``combined = fc_corr_weight * fc_corr - fcd_ks_weight * fcd_ks``) and ``degenerate``
     (the thresholds of :func:`brainsweep.fit.degenerate.degenerate_reasons`, each a finite
-    number >= 0 or null; keys left out take the schema's defaults).
+    number >= 0 or null; keys left out take the schema's defaults) and ``units``
+    (``{parameter: unit}`` of the swept parameters, for the tables' sidecars).
 
     Raises
     ------
@@ -55,7 +56,18 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
                 f"expected a finite number >= 0, got {value!r}", field=f"fit.weights.{key}"
             )
     return {"metric": metric, "weights": {key: float(value) for key, value in merged.items()},
-            "degenerate": _thresholds(settings.get("degenerate"))}
+            "degenerate": _thresholds(settings.get("degenerate")),
+            "units": _units(settings.get("units"))}
+
+
+def _units(section: Any) -> dict[str, str]:
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in section.items()):
+        raise InputError(f"expected {{parameter: unit}} of strings, got {section!r}",
+                         field="fit.units")
+    return dict(section)
 
 
 def _thresholds(section: Any) -> dict[str, float | None]:

@@ -20,6 +20,7 @@ from brainsweep.fit.degenerate import REASONS, degenerate_reasons
 from brainsweep.fit.metrics import METRICS, fc_correlation, score
 from brainsweep.fit.points import by_point
 from brainsweep.fit.settings import validate_settings
+from brainsweep.fit.units import column_units
 from brainsweep.io import atomic_path, load_npz, provenance, write_json, write_sidecar
 from brainsweep.study.checked import CheckedSettings
 
@@ -28,7 +29,7 @@ __all__ = ["RESERVED_COLUMNS", "best_rows", "excluded_rows", "read_empirical", "
 
 #: Columns of scores.csv and realisations.csv that are not swept parameters (besides the
 #: metrics, their ``std_`` spreads and the per-subject ``fc_corr_<subject>``).
-RESERVED_COLUMNS = ("sim_index", "point", "realisation", "realisations", "n_diverged",
+RESERVED_COLUMNS = ("sim_index", "point", "realisation", "realisations", "seed", "n_diverged",
                     "diverged", "n_degenerate", "degenerate", "degenerate_reason", "mean_fc",
                     "bold_std", "global_step")
 
@@ -247,15 +248,20 @@ def run_stage(
     -----
     ``realisations.csv`` has one row per simulation, sorted by ``sim_index``:
     ``sim_index``, ``point`` and ``realisation`` (see :func:`brainsweep.fit.points.by_point`),
-    one column per swept parameter, ``diverged``, ``degenerate`` and ``degenerate_reason``
+    ``seed`` (the study's noise seed: simulation i's noise is keyed by ``(seed, sim_index)``;
+    empty for shards that did not record it), one column per swept parameter, ``diverged``,
+    ``degenerate`` and ``degenerate_reason``
     (:func:`brainsweep.fit.degenerate.degenerate_reasons` with the thresholds of
     ``fit.degenerate``), the metrics of :func:`brainsweep.fit.score` against the group FC
     (``fcd_ks`` only when both sides carry FCD values), ``mean_fc`` (the mean simulated FC),
     ``bold_std`` and ``global_step`` (:mod:`brainsweep.bold.dynamics`) and
     ``fc_corr_<subject>`` per empirical subject. ``scores.csv`` has one row per parameter
     point (its noise realisations, ``simulation.realisations``): the means of those columns
-    over the realisations and their spread (``std_<metric>``); with one realisation per
-    point its rows are the simulations. Diverged simulations score NaN and never win, nor
+    over the realisations and their spread (``std_<metric>``), and the ``seed`` after
+    ``sim_index``; with one realisation per point its rows are the simulations. The sidecar
+    of each table gives the ``seed`` and each column's unit (``columns``, ``{name: unit}``,
+    :mod:`brainsweep.fit.units`; the parameters' from ``fit.units``), so the CSV keeps one
+    header row. Diverged simulations score NaN and never win, nor
     does a point with a diverged or a degenerate realisation. ``best.json`` holds the chosen
     ``metric``, the best point per metric (``best``), the best point by the chosen metric
     (``best_fit``), the degenerate points that scored better and were excluded
@@ -291,6 +297,7 @@ def run_stage(
         "sim_index": [], "param_values": [], "diverged": [], "fc": [], "fcd_values": [],
         **{key: [] for key in _DYNAMICS}}
     sim_has_fcd: set[bool] = set()
+    seeds: dict[int | None, str] = {}  # the noise seed of each shard (None: not recorded)
     for shard in bold_shards:
         where = os.fspath(shard)
         data = read_bold_shard(shard)
@@ -319,6 +326,7 @@ def run_stage(
                 field="fc",
             )
         _check_same_postprocess(where, _postprocess_of(data), emp_post, emp_path)
+        seeds.setdefault(int(data["seed"]) if "seed" in data else None, where)
         sim_has_fcd.add("fcd_values" in data)
         if "fcd_values" in data:
             widths = {part.shape[1] for part in parts["fcd_values"]}
@@ -339,6 +347,12 @@ def run_stage(
 
     if len(sim_has_fcd) > 1:
         raise InputError("some bold shards carry FCD values and others do not", field="bold.fcd")
+    if len(seeds) > 1:
+        # one study, one seed: a shard of another seed is a stale result of an earlier run
+        listed = ", ".join(f"{seed} ({where})" for seed, where in seeds.items())
+        raise InputError(f"the shards were simulated with different seeds: {listed}",
+                         field="simulation.seed")
+    (seed,) = seeds
     sim_index = np.concatenate(parts["sim_index"])
     indices, counts = np.unique(sim_index, return_counts=True)
     repeated = indices[counts > 1]
@@ -372,6 +386,9 @@ def run_stage(
         weights=options["weights"],
     )
     scores = pd.DataFrame({"sim_index": sim_index})
+    # the noise of simulation i is Philox keyed by (seed, sim_index): with the index, the seed
+    # names each realisation's noise; empty for shards written before they recorded it
+    scores["seed"] = pd.array([seed] * len(sim_index), dtype="Int64")
     for column, name in enumerate(names):
         scores[name] = param_values[:, column]
     scores["diverged"] = diverged
@@ -395,6 +412,7 @@ def run_stage(
     scores.insert(at, "degenerate", [bool(reason) for reason in reasons])
     scores.insert(at + 1, "degenerate_reason", reasons)
     per_simulation, points = by_point(scores, names)
+    points.insert(1, "seed", pd.array([seed] * len(points), dtype="Int64"))
 
     best = best_rows(points)
     chosen = best.get(metric)
@@ -435,7 +453,9 @@ def run_stage(
         path = out / name
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False, float_format="%.9g")
-        write_sidecar(path, record)
+        # the units live beside the table, so that the CSV keeps one header row
+        write_sidecar(path, {**record, "seed": seed,
+                             "columns": column_units(table.columns, options["units"])})
     best_path = out / "best.json"
     write_json(best_path, report)
     write_sidecar(best_path, record)

@@ -15,34 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from brainsweep.figures.labels import unit_of
 from brainsweep.fit.metrics import METRICS
+from brainsweep.fit.units import METRIC_UNITS, column_unit
 from brainsweep.report.html import escape, write_page
 
 __all__ = ["METRIC_UNITS", "column_unit", "scores_table_html"]
 
-# what the metrics are measured in: correlations are Pearson r (no unit), the KS distance is
-# a fraction of the distribution
-METRIC_UNITS: dict[str, str] = {
-    "fc_corr": "Pearson r",
-    "fc_rmse": "Pearson r",
-    "mean_fc_diff": "Pearson r",
-    "fcd_ks": "KS distance, 0-1",
-    "combined": "r - KS",
-}
 # at most this many rows are written: beyond, a page is too long to read and too heavy to open
 _MAX_ROWS = 5000
-
-
-def column_unit(name: str, units: Mapping[str, str] | None = None) -> str:
-    """The unit shown under a column's name ('' for indices and flags)."""
-    if name in METRIC_UNITS:
-        return METRIC_UNITS[name]
-    if name.startswith("fc_corr_"):
-        return "Pearson r"
-    if name in ("sim_index", "seed") or name.startswith("is_"):
-        return ""
-    return unit_of(name, units)
 
 
 def _cell(value: object) -> tuple[str, str]:

@@ -2,9 +2,9 @@
 ``results/sims/{study}/shard-{i}.npz``.
 
 The shard file holds the shard's swept parameter rows, their global indices, the BOLD signal
-sampled at the TR (float32, transient included: the bold stage drops it), the diverged flags
-and timings; its sidecar holds the provenance (inputs' hashes, settings, seed, target, device)
-and the shard's plan (history depth, bytes).
+sampled at the TR (float32, transient included: the bold stage drops it), the diverged flags,
+the noise seed and the simulated transient; its sidecar holds the provenance (inputs'
+hashes, settings, seed, target, device) and the shard's plan (history depth, bytes).
 
 Before anything is compiled or allocated the shard is planned
 (:func:`brainsweep.network.plan.plan_shard`) and a shard that cannot fit the host memory it
@@ -148,6 +148,11 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
         "region_labels": np.array(conn["labels"], dtype=str) if "labels" in conn
         else np.array(region_labels(result.bold.shape[2]), dtype=str),
         "diverged": result.diverged,
+        # the noise of simulation i is keyed by (seed, sim_index): the two name its noise
+        "seed": np.int64(sim.seed),
+        # the simulated time before the analysed window (the bold stage drops its own
+        # bold.transient_s, which studies set to this)
+        "transient_s": np.float64(sim.transient_s),
     }
     record = provenance(
         inputs={"connectome": connectome},

@@ -189,7 +189,8 @@ register(Stage(
     inputs=(EMPIRICAL, Port("shards", "the study's bold shards", many=True)),
     outputs=(Port("out_dir", "folder for scores.csv, realisations.csv and best.json",
                   "--out-dir"),),
-    from_study=_section("fit")))
+    # the swept parameters' units go into the tables' sidecars
+    from_study=lambda study: {**study.section("fit"), "units": study.parameter_units()}))
 register(Stage(
     "figures", "score landscapes, FC and FCD at the best fit beside the empirical data; each "
                "figure with a provenance sidecar",
@@ -236,6 +237,16 @@ register(Stage(
     "the study's figures: section (its metric and units)", "brainsweep.report.table_stage",
     inputs=(Port("scores", "scores.csv of the fit stage", "--scores"),),
     outputs=(Port("out", "output .html", "--out"),), from_study=_section("figures")))
+register(Stage(
+    "netcdf", "one output of a study as labelled netCDF-4 (xarray.open_dataset): a "
+              "simulation shard (BOLD), a bold shard (FC, FCD) or a fit table (scores.csv, "
+              "realisations.csv)",
+    "{units: {parameter: unit}} (a whole study file gives its swept parameters' units)",
+    "brainsweep.export.stage",
+    inputs=(Port("source", "a simulate or bold stage shard .npz, or scores.csv / "
+                           "realisations.csv of the fit stage"),),
+    outputs=(Port("out", "output .nc (a .json sidecar is added)", "--out"),),
+    from_study=lambda study: {"units": study.parameter_units()}))
 register(Stage(
     "reproduce", "measure and draw a published figure (config/studies/rateml-fig1, "
                  "rateml-fig2, tvbhpc-fig2): CSV, machine.json and PNG",

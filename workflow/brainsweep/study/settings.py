@@ -550,6 +550,18 @@ class Study:
             post["transient_s"] = 0.0
         return {**self.section("empirical"), "postprocess": post}
 
+    def parameter_units(self) -> dict[str, str]:
+        """``{name: unit}`` of the swept parameters (:func:`brainsweep.study.units.swept_units`):
+        ``figures.units`` first, then the model file's units, then those of ``speed`` and
+        ``global_coupling``. The figures, the fit's sidecars and the netCDF files use it."""
+        from brainsweep.study.units import swept_units
+
+        if self.simulate is None:
+            return {}
+        names = list(self.simulate.grid.axes_values())  # the axes, not the expanded grid
+        given = (self.figures or {}).get("units") or {}
+        return swept_units(names, self.kernel.model.load(), plain(given))
+
     def optimise_settings(self) -> dict[str, Any]:
         """What the optimise stage reads: ``optimise:``, ``bold:`` and the shard stage's
         sections (the model, its integration and monitors, the target and noise seed)."""
