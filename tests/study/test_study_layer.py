@@ -79,7 +79,7 @@ def test_the_cli_is_built_from_the_stage_registry():
     assert set(list_stages()) <= set(commands)
     assert list_stages() == ["connectome", "empirical", "kernels", "simulate", "bold", "fit",
                              "figures", "landscape", "recovery", "study-config", "table",
-                             "reproduce", "optimise", "optimise-summary"]
+                             "netcdf", "reproduce", "optimise", "optimise-summary"]
     # every subcommand but the three that run no stage comes from the registry
     assert set(commands) - set(list_stages()) == {"models", "info", "bench"}
     for name in list_stages():

@@ -15,7 +15,10 @@ __all__ = ["FIT_DEFAULTS", "validate_settings"]
 
 # the metric's default is the schema's (config/schema.yaml, fit:); the schema gives no weights,
 # so those of the combined score's definition (brainsweep.fit.metrics) apply
-FIT_DEFAULTS: dict[str, Any] = {**section_defaults("fit"), "weights": dict(DEFAULT_WEIGHTS)}
+FIT_DEFAULTS: dict[str, Any] = {**section_defaults("fit"), "weights": dict(DEFAULT_WEIGHTS),
+                                # the workflow fills the units in (no default in the schema,
+                                # so that a study's resolved config does not list them)
+                                "units": {}}
 
 
 def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -151,8 +151,8 @@ def _row_dict(row: pd.Series) -> dict[str, Any]:
     for key, value in row.items():
         if isinstance(value, np.generic):
             value = value.item()
-        if isinstance(value, float) and math.isnan(value):
-            value = None
+        if (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+            value = None  # NaN, or the seed of shards that did not record it
         result[str(key)] = value
     return result
 
@@ -247,7 +247,7 @@ def run_stage(
     Notes
     -----
     ``realisations.csv`` has one row per simulation, sorted by ``sim_index``:
-    ``sim_index``, ``point`` and ``realisation`` (see :func:`brainsweep.fit.points.by_point`),
+    ``sim_index``, ``point``, ``realisation`` (see :func:`brainsweep.fit.points.by_point`),
     ``seed`` (the study's noise seed: simulation i's noise is keyed by ``(seed, sim_index)``;
     empty for shards that did not record it), one column per swept parameter, ``diverged``,
     ``degenerate`` and ``degenerate_reason``
@@ -258,7 +258,7 @@ def run_stage(
     ``fc_corr_<subject>`` per empirical subject. ``scores.csv`` has one row per parameter
     point (its noise realisations, ``simulation.realisations``): the means of those columns
     over the realisations and their spread (``std_<metric>``), and the ``seed`` after
-    ``sim_index``; with one realisation per point its rows are the simulations. The sidecar
+    ``realisations``; with one realisation per point its rows are the simulations. The sidecar
     of each table gives the ``seed`` and each column's unit (``columns``, ``{name: unit}``,
     :mod:`brainsweep.fit.units`; the parameters' from ``fit.units``), so the CSV keeps one
     header row. Diverged simulations score NaN and never win, nor
@@ -386,9 +386,6 @@ def run_stage(
         weights=options["weights"],
     )
     scores = pd.DataFrame({"sim_index": sim_index})
-    # the noise of simulation i is Philox keyed by (seed, sim_index): with the index, the seed
-    # names each realisation's noise; empty for shards written before they recorded it
-    scores["seed"] = pd.array([seed] * len(sim_index), dtype="Int64")
     for column, name in enumerate(names):
         scores[name] = param_values[:, column]
     scores["diverged"] = diverged
@@ -412,7 +409,12 @@ def run_stage(
     scores.insert(at, "degenerate", [bool(reason) for reason in reasons])
     scores.insert(at + 1, "degenerate_reason", reasons)
     per_simulation, points = by_point(scores, names)
-    points.insert(1, "seed", pd.array([seed] * len(points), dtype="Int64"))
+    # the noise of simulation i is Philox keyed by (seed, sim_index): with the index, the seed
+    # names each realisation's noise (empty for shards written before they recorded it); in
+    # the point table it stands beside the count of realisations
+    for table, after in ((per_simulation, "realisation"), (points, "realisations")):
+        table.insert(table.columns.get_loc(after) + 1, "seed",
+                     pd.array([seed] * len(table), dtype="Int64"))
 
     best = best_rows(points)
     chosen = best.get(metric)
