@@ -327,3 +327,38 @@ def test_scores_and_best_fit_do_not_depend_on_the_shard_split(tmp_path):
     stack = fit.score(fcs, subjects.mean(axis=0))
     alone = pd.concat([fit.score(fc, subjects.mean(axis=0)) for fc in fcs], ignore_index=True)
     pd.testing.assert_frame_equal(stack, alone, check_exact=True)
+
+
+def test_tables_carry_the_seed_and_their_units_in_the_sidecar(study):
+    """The seed as a column (empty for shards that did not record it), each column's unit in
+    the sidecar, the CSV one header row."""
+    out = study["root"] / "fit"
+    fit.run_stage(study["shards"], study["empirical"], {"units": {"speed": "mm/ms"}}, str(out))
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores["seed"].isna().all()  # the fixture's shards carry no seed
+    for path in study["shards"]:
+        with np.load(path) as data:
+            save_npz(path, {**data, "seed": np.int64(1234)})
+    fit.run_stage(study["shards"], study["empirical"], {"units": {"speed": "mm/ms"}}, str(out))
+    for name, after in (("scores.csv", "realisations"), ("realisations.csv", "realisation")):
+        table = pd.read_csv(out / name)
+        assert (table["seed"] == 1234).all() and table["seed"].dtype.kind == "i"
+        columns = table.columns.tolist()
+        assert columns.index("seed") == columns.index(after) + 1
+        assert pd.to_numeric(table["sim_index"]).tolist() == sorted(table["sim_index"])
+        sidecar = json.loads((out / f"{name}.json").read_text())
+        assert sidecar["seed"] == 1234 and set(sidecar["columns"]) == set(columns)
+        units = sidecar["columns"]
+        assert units["speed"] == "mm/ms" and units["global_coupling"] == "dimensionless"
+        assert units["fc_corr"] == units["fc_corr_s1"] == units["mean_fc"] == "Pearson r"
+        assert units["fc_rmse"] == "Pearson r" and units["seed"] == units["sim_index"] == ""
+        assert units["bold_std"] == "BOLD signal change (fraction of baseline)"
+    assert json.loads((out / "scores.csv.json").read_text())["columns"]["std_fc_corr"] \
+        == "Pearson r"
+    # a shard of another seed is a stale result: refused, naming both
+    with np.load(study["shards"][0]) as data:
+        save_npz(study["shards"][0], {**data, "seed": np.int64(5)})
+    with pytest.raises(InputError, match="different seeds") as error:
+        fit.run_stage(study["shards"], study["empirical"], None, str(out))
+    assert error.value.field == "simulation.seed"
+    assert "shard-0.npz" in str(error.value) and "shard-1.npz" in str(error.value)
