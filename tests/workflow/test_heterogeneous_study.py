@@ -67,3 +67,36 @@ def test_shards_record_w_p_along_the_map_and_fic(tiny_run):
                 np.testing.assert_allclose(values[row, 0], 1.4 * (1 + b * z), rtol=1e-6)
                 j_i = values[row, 1]
                 assert np.all(j_i > 0) and np.ptp(j_i) > 0  # one inhibition per region
+
+
+def test_schaefer_names_in_every_output(tiny_run):
+    """The 100 names of resources/hcp-schaefer100/labels.txt, in their order, in every output
+    that names regions: connectome, empirical FC, shards, their netCDF files and the
+    landscape page (whose FC panels draw the left hemisphere first, then the right); the FC
+    figure takes them from the empirical file."""
+    import json
+    import re
+
+    import xarray as xr
+
+    text = (tiny_run / "resources" / "hcp-schaefer100" / "labels.txt").read_text()
+    names = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(names) == 100 and names[0] == "7Networks_LH_Vis_1"
+    results = tiny_run / "results"
+    found = {}
+    for stage, key in (("connectome", "labels"), ("empirical", "labels")):
+        with np.load(results / stage / STUDY / "schaefer100-train706.npz") as data:
+            found[stage] = data[key].tolist()
+    for stage in ("sims", "bold"):
+        for shard in (0, 1):
+            with np.load(results / stage / STUDY / f"shard-{shard}.npz") as data:
+                found[f"{stage}-{shard}.npz"] = data["region_labels"].tolist()
+            with xr.open_dataset(results / stage / STUDY / f"shard-{shard}.nc") as data:
+                found[f"{stage}-{shard}.nc"] = data["region"].values.tolist()
+    for where, labels in found.items():
+        assert labels == names, where
+    page = (results / "figures" / STUDY / "landscape.html").read_text()
+    drawn = json.loads(re.search(r'"regions":(\[.*?\])', page).group(1))
+    left = [name for name in names if "_LH_" in name]
+    assert drawn == left + [name for name in names if name not in left]

@@ -103,6 +103,42 @@ def test_shards_hold_bold_at_the_tr(tiny_run):
     assert labels[:2] == ["Precentral_L", "Precentral_R"] and len(labels) == 80
 
 
+def test_netcdf_files_open_with_xarray_and_hold_the_npz_values(tiny_run):
+    """The default target writes a netCDF-4 twin of every shard and fit table: it opens with
+    xarray.open_dataset, its values are those of the .npz/.csv, its labels the study's."""
+    import xarray as xr
+
+    results = tiny_run / "results"
+    for shard in (0, 1):
+        with np.load(results / "sims" / "tiny" / f"shard-{shard}.npz") as npz, \
+                xr.open_dataset(results / "sims" / "tiny" / f"shard-{shard}.nc") as nc:
+            assert nc["bold"].dims == ("simulation", "time", "state", "region")
+            np.testing.assert_array_equal(nc["bold"].values[:, :, 0, :], npz["bold"])
+            np.testing.assert_array_equal(nc["simulation"].values, npz["sim_index"])
+            assert nc["region"].values.tolist() == npz["region_labels"].tolist()
+            np.testing.assert_array_equal(nc["time"].values, npz["bold_time_s"])
+            for k, name in enumerate(npz["param_names"].tolist()):
+                np.testing.assert_array_equal(nc[name].values, npz["param_values"][:, k])
+            assert nc["speed"].attrs["units"] == "m/s" and nc.attrs["seed"] == 42
+            # tiny.yaml: 5 s of transient at TR 0.72 s, ceil(5 / 0.72) = 7 samples
+            assert int(nc["transient"].sum()) == 7 and nc.attrs["tr_s"] == pytest.approx(0.72)
+        with np.load(results / "bold" / "tiny" / f"shard-{shard}.npz") as npz, \
+                xr.open_dataset(results / "bold" / "tiny" / f"shard-{shard}.nc") as nc:
+            np.testing.assert_array_equal(nc["fc"].values, npz["fc"])
+            np.testing.assert_array_equal(nc["fcd"].values, npz["fcd_values"])
+            assert nc["region_b"].values.tolist() == npz["region_labels"].tolist()
+    scores = pd.read_csv(results / "fit" / "tiny" / "scores.csv")
+    assert (scores["seed"] == 42).all()
+    units = json.loads((results / "fit" / "tiny" / "scores.csv.json").read_text())["columns"]
+    with xr.open_dataset(results / "fit" / "tiny" / "scores.nc") as nc:
+        np.testing.assert_array_equal(nc["fc_corr"].values, scores["fc_corr"].to_numpy())
+        np.testing.assert_array_equal(nc["global_coupling"].values, scores["global_coupling"])
+        assert nc["fc_corr"].attrs["units"] == units["fc_corr"] == "Pearson r"
+    assert units["speed"] == "m/s"
+    with xr.open_dataset(results / "fit" / "tiny" / "realisations.nc") as nc:
+        assert nc.sizes["simulation"] == 4
+
+
 def test_rerun_has_nothing_to_do(tiny_run, repo_root):
     result = snakemake(repo_root, tiny_run, "-n", "-j1", "--configfile",
                        str(repo_root / "config" / "studies" / "tiny.yaml"))
