@@ -97,6 +97,11 @@ def test_simulation_shard_round_trip(tmp_path):
     assert ds["bold"].attrs["units"] == "BOLD signal change (fraction of baseline)"
     record = json.loads(Path(f"{out}.json").read_text())
     assert record["kind"] == "simulate" and record["inputs"]["source"]["sha256"]
+    assert "seed" not in record  # the .npz was saved without a sidecar of its own
+    save_npz(tmp_path / "shard-1.npz", arrays, {"seed": 42, "target": "numba", "device": "cpu"})
+    record = json.loads(Path(f"{export(tmp_path / 'shard-1.npz', tmp_path / 'shard-1.nc')}"
+                             ".json").read_text())
+    assert (record["seed"], record["target"], record["device"]) == (42, "numba", "cpu")
 
 
 def test_bold_shard_round_trip(tmp_path):

@@ -8,6 +8,7 @@ and the key, and nothing is written.
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from brainsweep.bold.shards import read_bold_shard, read_sim_shard
 from brainsweep.errors import InputError
 from brainsweep.export.datasets import bold_dataset, sim_dataset, table_dataset
 from brainsweep.export.writing import write_netcdf
-from brainsweep.io import provenance, write_sidecar
+from brainsweep.io import provenance, sidecar_path, write_sidecar
 from brainsweep.study.checked import CheckedSettings
 
 __all__ = ["Settings", "export", "run"]
@@ -84,8 +85,22 @@ def export(source: str | os.PathLike, out: str | os.PathLike,
     dataset, kind = _dataset(source, units or {})
     path = write_netcdf(dataset, out)
     write_sidecar(path, provenance(inputs={"source": source}, config={"units": units or {}},
-                                   stage="netcdf", kind=kind, dims=dict(dataset.sizes)))
+                                   stage="netcdf", kind=kind, dims=dict(dataset.sizes),
+                                   **_simulated_by(source)))
     return path
+
+
+def _simulated_by(source: str | os.PathLike) -> dict[str, Any]:
+    """How the source was simulated (seed, target, device), from its own sidecar: the netCDF
+    file's provenance then says so without a second look-up."""
+    try:
+        record = json.loads(sidecar_path(source).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    return {key: record[key] for key in ("seed", "target", "device", "n_steps")
+            if key in record}
 
 
 def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Path:
