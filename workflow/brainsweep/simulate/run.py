@@ -189,6 +189,7 @@ def run(
     progress: bool | str = False,
     plan=None,
     kernel_source: str | None = None,
+    factorise: bool = True,
 ) -> SimulationResult:
     """Simulate the network for every parameter row with the chosen target.
 
@@ -230,6 +231,10 @@ def run(
         Ready kernel source text (a kernel the workflow's kernel rule wrote) to run instead
         of generating it; refused unless the spec hash written in it is the spec these
         arguments give (:func:`check_kernel_source`), so a stale kernel never runs.
+    factorise
+        Sum a separable coupling's parts (the history holds their source functions, e.g.
+        ``sin`` and ``cos`` of Kuramoto's phase) instead of ``pre`` per connection; False
+        gives the unfactorised kernel (same results to rounding; for comparisons).
     progress
         Write progress lines (share done, time elapsed and left) to stderr while the kernel
         runs, at most every 10 s (``brainsweep.progress``; a bar on a terminal); a string
@@ -265,7 +270,8 @@ def run(
 
     scalar_params, regional_params = split_regional(params or {})
     base = kernel_spec(model, coupling=coupling, integrator=integrator, stochastic=False,
-                       dtype=dtype, history_dtype=history_dtype, regional=regional_params)
+                       dtype=dtype, history_dtype=history_dtype, regional=regional_params,
+                       factorise=factorise)
     model_obj = base.model.with_noise(**noise) if noise else base.model
     noise_d = np.array([s.noise for s in model_obj.states], dtype=np.float64)
     if np.any(noise_d < 0):
@@ -274,7 +280,7 @@ def run(
         stochastic = bool(np.any(noise_d > 0))
     spec = kernel_spec(model_obj, coupling=base.coupling, integrator=integrator,
                        stochastic=stochastic, dtype=dtype, history_dtype=history_dtype,
-                       regional=base.regional)
+                       regional=base.regional, factorise=factorise)
     # a regional parameter's column holds its mean over the regions (what a table of
     # results shows); the kernel reads its per-node values from the regional table
     table = parameter_table(spec, {**scalar_params, **{
