@@ -134,11 +134,11 @@ class CudaDevice:
         free, _total = self.driver.mem_get_info()
         return int(free)
 
-    def compile(self, source: str, regional: bool = False) -> None:
+    def compile(self, source: str, regional: bool = False, row_sums: bool = False) -> None:
         module = _module(self.compiler, self.ordinal, source, self.max_registers)
         for name in KERNELS:
             function = module.get_function(name)
-            function.prepare(prepared_types(name, regional))
+            function.prepare(prepared_types(name, regional, row_sums))
             self._functions[name] = function
 
     def alloc(self, shape: tuple[int, ...], dtype) -> Any:

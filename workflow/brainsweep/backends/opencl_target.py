@@ -257,7 +257,7 @@ class OpenCLDevice:
     def free_bytes(self) -> int:
         return int(self.device.global_mem_size)
 
-    def compile(self, source: str, regional: bool = False) -> None:
+    def compile(self, source: str, regional: bool = False, row_sums: bool = False) -> None:
         # set_args takes the arguments as bound by name, so the kernels need no signature
         self.options = build_options(self.device, self.max_registers)
         program = _program(self.cl, self.device, self.context, source, self.options)

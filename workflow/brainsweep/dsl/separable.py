@@ -72,6 +72,15 @@ def parse_separable(entries, *, parameters: set[str], pre: ir.Expr, doc, name: s
                                   field=f"{field}[{k}].source")
         parts.append(SeparablePart(target=target, source=source))
     parts = tuple(parts)
+    # a term's history keeps only the variables pre reads (Model.for_coupling)
+    allowed = {coupling_input(n) for n in ir.symbols(pre) if coupling_input(n)}
+    for k, part in enumerate(parts):
+        read = {coupling_input(n) for n in ir.symbols(part.target) | ir.symbols(part.source)
+                if coupling_input(n)}
+        if not read <= allowed:
+            extra = sorted(f"x_{side}{m}" for side, m in read - allowed)
+            raise InputError(f"entry {k} reads {extra}, which pre does not read",
+                             source=doc.where(name, "separable", k), field=f"{field}[{k}]")
     check_separable(parts, pre, parameters=parameters, where=doc.where(name, "separable"),
                     field=field)
     return parts

@@ -481,6 +481,7 @@ class SimulateSettings:
         Bad parameter names or speeds raise InputError naming the ``sweep`` key.
         """
         from brainsweep.backends.base import SPEED
+        from brainsweep.codegen import history_channels
         from brainsweep.network.plan import plan_shard
         from brainsweep.simulate.run import parameter_table, steps_per
 
@@ -502,7 +503,7 @@ class SimulateSettings:
                                 what="monitors.bold.tr")
         speeds = table[:, spec.parameter_names.index(SPEED)]
         return plan_shard(weights, lengths, speeds, dt=dt, n_states=len(model.states),
-                          n_cvars=len(model.coupled_states), n_params=table.shape[1],
+                          n_cvars=len(history_channels(spec)), n_params=table.shape[1],
                           sim_index=np.asarray(rows), dtype=spec.dtype,
                           history_dtype=spec.history_storage,
                           frames=(0, 0, n_steps // bold_period), n_regional=len(spec.regional))

@@ -27,6 +27,7 @@ from brainsweep.backends.gpu.layout import (
     layout_shard,
 )
 from brainsweep.backends.gpu.signatures import arguments
+from brainsweep.codegen.channels import needs_row_sums
 from brainsweep.progress import Progress
 
 __all__ = ["GpuDevice", "philox_sampler", "run_shard"]
@@ -41,9 +42,10 @@ class GpuDevice(Protocol):
     def free_bytes(self) -> int:
         """Device memory a shard may use."""
 
-    def compile(self, source: str, regional: bool = False) -> None:
+    def compile(self, source: str, regional: bool = False, row_sums: bool = False) -> None:
         """Build ``source`` (cached per process); its kernels are then launched by name.
-        ``regional``: its step kernel takes the regional table (``signatures.kernel_table``)."""
+        ``regional``, ``row_sums``: its step kernel takes the regional table, the weights'
+        row sums (``signatures.kernel_table``)."""
 
     def upload(self, array: np.ndarray) -> Any:
         """A device copy of ``array`` (an empty one still gets a buffer)."""
@@ -78,9 +80,11 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
     with opened as gpu:
         shard.check_fits(gpu.free_bytes(), gpu.description)
         regional = bool(spec.regional)  # the step kernel then takes the regional table
-        gpu.compile(source, regional)
+        row_sums = needs_row_sums(spec)  # and the weights' row sums
+        gpu.compile(source, regional, row_sums)
         compiled = time.perf_counter()
-        uploaded = (*UPLOADED, "regional") if regional else UPLOADED
+        uploaded = (*UPLOADED, *(["regional"] if regional else []),
+                    *(["row_sums"] if row_sums else []))
         buffers = {name: gpu.upload(getattr(shard, name)) for name in uploaded}
         buffers.update({name: gpu.alloc(shape, dtype)
                         for name, (shape, dtype) in device_arrays(shard).items()})
@@ -98,7 +102,7 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
         for begin, end in launch_chunks(inputs.n_steps):
             scalars.update(step_begin=begin, step_end=end)
             gpu.launch("simulate_shard", threads, SIM_LANES * parts,
-                       arguments("simulate_shard", buffers, scalars, regional))
+                       arguments("simulate_shard", buffers, scalars, regional, row_sums))
             if report is not None:
                 gpu.finish()
                 report.update(shard.n_sims * end)

@@ -55,17 +55,25 @@ KERNELS: dict[str, list[tuple[str, str]]] = {
 }
 
 # The step kernel of a spec with regional parameters (KernelSpec.regional) reads them from
-# one more array, after params; a homogeneous kernel's parameter list stays as it was.
+# one more array, after params; one whose coupling sums a constant part (a factorised
+# difference coupling: codegen.channels.needs_row_sums) reads the weights' row sums, after
+# weights. A kernel without them keeps the parameter list it had.
 _REGIONAL = ("regional", "const double*")
+_ROW_SUMS = ("row_sums", "const real*")
 
 
-def kernel_table(regional: bool = False) -> dict[str, list[tuple[str, str]]]:
-    """:data:`KERNELS`, with the ``regional`` table in the step kernel when ``regional``."""
-    if not regional:
+def kernel_table(regional: bool = False, row_sums: bool = False
+                 ) -> dict[str, list[tuple[str, str]]]:
+    """:data:`KERNELS`, with the ``regional`` table in the step kernel when ``regional`` and
+    the ``row_sums`` array when ``row_sums``."""
+    if not regional and not row_sums:
         return KERNELS
     table = dict(KERNELS)
     step = list(table["simulate_shard"])
-    step.insert(step.index(("params", "const double*")) + 1, _REGIONAL)
+    if regional:
+        step.insert(step.index(("params", "const double*")) + 1, _REGIONAL)
+    if row_sums:
+        step.insert(step.index(("weights", "const real*")) + 1, _ROW_SUMS)
     table["simulate_shard"] = step
     return table
 
@@ -85,24 +93,24 @@ def _c_parameter(name: str, kind: str) -> str:
     return f"GLOBAL {kind[:-1]} *RESTRICT {name}"  # no two arguments alias
 
 
-def c_parameters(kernel: str, regional: bool = False) -> list[str]:
+def c_parameters(kernel: str, regional: bool = False, row_sums: bool = False) -> list[str]:
     """The C parameters of ``kernel``: ``const int n_sims``, ``GLOBAL real *RESTRICT state``."""
-    return [_c_parameter(name, kind) for name, kind in kernel_table(regional)[kernel]]
+    return [_c_parameter(name, kind) for name, kind in kernel_table(regional, row_sums)[kernel]]
 
 
-def prepared_types(kernel: str, regional: bool = False) -> str:
+def prepared_types(kernel: str, regional: bool = False, row_sums: bool = False) -> str:
     """pycuda's prepared-call type string of ``kernel`` (``P`` for every array)."""
     return "".join("P" if is_array(kind) else _SCALARS[kind][1]
-                   for _, kind in kernel_table(regional)[kernel])
+                   for _, kind in kernel_table(regional, row_sums)[kernel])
 
 
 def arguments(kernel: str, buffers: Mapping[str, Any], scalars: Mapping[str, Any],
-              regional: bool = False) -> list:
+              regional: bool = False, row_sums: bool = False) -> list:
     """``kernel``'s arguments in order: arrays from ``buffers``, scalars from ``scalars``
     (converted to their kind's NumPy type). A name that is missing is a KeyError naming it.
-    ``regional``: the kernel was generated with regional parameters (:func:`kernel_table`)."""
+    ``regional``, ``row_sums``: the kernel was generated with them (:func:`kernel_table`)."""
     out = []
-    for name, kind in kernel_table(regional)[kernel]:
+    for name, kind in kernel_table(regional, row_sums)[kernel]:
         if is_array(kind):
             out.append(buffers[name])
         else:

@@ -10,6 +10,7 @@ from brainsweep.backends.base import ShardInputs, ShardOutputs, Target
 from brainsweep.backends.gpu.launch import SIM_LANES
 from brainsweep.backends.gpu.runner import GpuDevice, run_shard
 from brainsweep.backends.gpu.signatures import KERNELS, c_parameters
+from brainsweep.codegen.channels import needs_row_sums
 
 __all__ = ["GpuTarget"]
 
@@ -39,7 +40,8 @@ class GpuTarget(Target):
         ``connection_batch`` and ``kernel_parameters`` (the C parameter lists)."""
         return {"language": self.language, "fn": dict(self.renderer(dtype=spec.dtype).functions),
                 "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
-                "kernel_parameters": {name: c_parameters(name, bool(spec.regional))
+                "kernel_parameters": {name: c_parameters(name, bool(spec.regional),
+                                                         needs_row_sums(spec))
                                       for name in KERNELS}}
 
     @abstractmethod
