@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from brainsweep.dsl import ir
 
-__all__ = ["Channel", "TermSums", "history_channels", "needs_row_sums", "term_sums"]
+__all__ = ["Channel", "TermSums", "history_channels", "needs_row_sums", "sum_count", "term_sums"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,13 @@ def term_sums(spec, term) -> TermSums | None:
 def needs_row_sums(spec) -> bool:
     """Whether a factorised part sums a constant: the kernels then read ``sum_j w_ij``."""
     return factorised(spec) and any(p.constant for p in spec.coupling.separable)
+
+
+def sum_count(spec) -> int:
+    """How many sums each connection adds to: one per term, or one per history channel a
+    factorised term reads (what the GPU split kernel keeps per thread in local memory)."""
+    count = 0
+    for term in spec.model.coupling_terms:
+        sums = term_sums(spec, term)
+        count += 1 if sums is None else len({c for _, c, _ in sums.parts if c is not None})
+    return count

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNELS", "arguments", "c_parameters", "is_array", "kernel_table",
+__all__ = ["KERNELS", "STEP_KERNELS", "arguments", "c_parameters", "is_array", "kernel_table",
            "prepared_types"]
 
 _GROUP_TABLES = [("delay_set", "const int*"), ("group_first", "const int*"),
@@ -46,6 +46,9 @@ KERNELS: dict[str, list[tuple[str, str]]] = {
         *_RUNNING, ("out_raw", "real*"), ("out_tavg", "real*"), ("out_bold", "real*"),
         ("diverged", "int*"),
     ],
+    # the same steps with many threads per simulation, for small shards: `lanes`
+    # simulations a block, each summed by node_parts x conn_parts threads (launch.py)
+    "simulate_split": [],  # filled below: simulate_shard's, with lanes and conn_parts
     # the noise generator on its own, for tests
     "philox_sample": [
         ("n", "int"), ("seed", "uint32"), ("sim", "const uint32*"), ("step", "const uint32*"),
@@ -53,6 +56,12 @@ KERNELS: dict[str, list[tuple[str, str]]] = {
         ("normals_out", "real*"),
     ],
 }
+
+_STEP = KERNELS["simulate_shard"]
+_AFTER = _STEP.index(("step_end", "int")) + 1
+KERNELS["simulate_split"] = [*_STEP[:_AFTER], ("lanes", "int"), ("conn_parts", "int"),
+                             *_STEP[_AFTER:]]
+STEP_KERNELS = ("simulate_shard", "simulate_split")
 
 # The step kernel of a spec with regional parameters (KernelSpec.regional) reads them from
 # one more array, after params; one whose coupling sums a constant part (a factorised
@@ -64,17 +73,18 @@ _ROW_SUMS = ("row_sums", "const real*")
 
 def kernel_table(regional: bool = False, row_sums: bool = False
                  ) -> dict[str, list[tuple[str, str]]]:
-    """:data:`KERNELS`, with the ``regional`` table in the step kernel when ``regional`` and
-    the ``row_sums`` array when ``row_sums``."""
+    """:data:`KERNELS`, with the ``regional`` table in the step kernels when ``regional``
+    and the ``row_sums`` array when ``row_sums``."""
     if not regional and not row_sums:
         return KERNELS
     table = dict(KERNELS)
-    step = list(table["simulate_shard"])
-    if regional:
-        step.insert(step.index(("params", "const double*")) + 1, _REGIONAL)
-    if row_sums:
-        step.insert(step.index(("weights", "const real*")) + 1, _ROW_SUMS)
-    table["simulate_shard"] = step
+    for kernel in STEP_KERNELS:
+        step = list(table[kernel])
+        if regional:
+            step.insert(step.index(("params", "const double*")) + 1, _REGIONAL)
+        if row_sums:
+            step.insert(step.index(("weights", "const real*")) + 1, _ROW_SUMS)
+        table[kernel] = step
     return table
 
 
