@@ -12,6 +12,7 @@ import numpy as np
 from brainsweep.backends import ShardInputs, get_target
 from brainsweep.backends.base import SPEED
 from brainsweep.codegen import KernelSpec, generate, kernel_spec, spec_hash
+from brainsweep.codegen.zero_terms import active_coupling_terms
 from brainsweep.errors import InputError
 from brainsweep.monitors.balloon import BalloonParameters, balloon_preset
 
@@ -190,6 +191,7 @@ def run(
     plan=None,
     kernel_source: str | None = None,
     factorise: bool = True,
+    drop_zero_terms: bool = True,
 ) -> SimulationResult:
     """Simulate the network for every parameter row with the chosen target.
 
@@ -235,6 +237,11 @@ def run(
         Sum a separable coupling's parts (the history holds their source functions, e.g.
         ``sin`` and ``cos`` of Kuramoto's phase) instead of ``pre`` per connection; False
         gives the unfactorised kernel (same results to rounding; for comparisons).
+    drop_zero_terms
+        When the kernel is generated here (no ``kernel_source``), leave out every coupling
+        term whose coefficient is 0 in every simulation of the run (MontbrioPazoRoxin's V
+        term at ``cv = 0``; :mod:`brainsweep.codegen.zero_terms`): the same results without
+        its network sum. The choice is part of the kernel's spec and so of its cache key.
     progress
         Write progress lines (share done, time elapsed and left) to stderr while the kernel
         runs, at most every 10 s (``brainsweep.progress``; a bar on a terminal); a string
@@ -286,6 +293,13 @@ def run(
     table = parameter_table(spec, {**scalar_params, **{
         name: values.mean(axis=1) for name, values in regional_params.items()}})
     n_sims = table.shape[0]
+    if drop_zero_terms and kernel_source is None:
+        active = active_coupling_terms(spec.model, spec.parameter_names, table, spec.regional)
+        if active is not None:  # the same columns: only the terms' inputs read 0
+            spec = kernel_spec(spec.model.with_coupling_terms(active), coupling=spec.coupling,
+                               integrator=integrator, stochastic=stochastic, dtype=dtype,
+                               history_dtype=history_dtype, regional=spec.regional,
+                               factorise=factorise)
     regional = regional_table(spec, regional_params, n_sims=n_sims, n_nodes=n_nodes)
     indices = np.arange(n_sims, dtype=np.int64) if sim_index is None else np.asarray(
         sim_index, dtype=np.int64)
