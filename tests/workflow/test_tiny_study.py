@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from brainsweep.study import load_study
 from brainsweep.study.schema import fill_defaults
 
 SNAKEMAKE = shutil.which("snakemake")
@@ -178,6 +179,11 @@ def test_dry_run_of_every_study_config(workdir, repo_root, study):
     if "model" in written:
         # the schema fills the defaults of what the study wrote (a regional entry's keys)
         expected = fill_defaults(written)["model"]
+        if expected.get("coupling_terms") is None:
+            # chosen from the sweep (tests/codegen/test_zero_terms.py): the default study's
+            # cv = 0 leaves out Coupling_Term_V
+            expected["coupling_terms"] = load_study(written, validate=True) \
+                .kernel_settings()["model"]["coupling_terms"]
         assert kernel_model_settings(output) == {**MODEL_DEFAULTS, **expected}, study
 
 

@@ -134,11 +134,11 @@ class CudaDevice:
         free, _total = self.driver.mem_get_info()
         return int(free)
 
-    def compile(self, source: str, regional: bool = False) -> None:
+    def compile(self, source: str, regional: bool = False, row_sums: bool = False) -> None:
         module = _module(self.compiler, self.ordinal, source, self.max_registers)
         for name in KERNELS:
             function = module.get_function(name)
-            function.prepare(prepared_types(name, regional))
+            function.prepare(prepared_types(name, regional, row_sums))
             self._functions[name] = function
 
     def alloc(self, shape: tuple[int, ...], dtype) -> Any:
@@ -157,14 +157,16 @@ class CudaDevice:
         size = group_size or THREADS_PER_BLOCK
         self._functions[kernel].prepared_call((threads // size, 1), (size, 1, 1), *args)
 
-    def node_parts(self, n_sims: int) -> int:
+    def occupancy(self, kernel: str) -> tuple[int, int]:
         attribute = self.driver.device_attribute
         handle = self.driver.Context.get_device()
-        return choose_node_parts(
-            n_sims, handle.get_attribute(attribute.MULTIPROCESSOR_COUNT),
-            resident_warps(self._functions["simulate_shard"].num_regs,
-                           registers_per_multiprocessor=handle.get_attribute(
-                               attribute.MAX_REGISTERS_PER_MULTIPROCESSOR)))
+        return (handle.get_attribute(attribute.MULTIPROCESSOR_COUNT),
+                resident_warps(self._functions[kernel].num_regs,
+                               registers_per_multiprocessor=handle.get_attribute(
+                                   attribute.MAX_REGISTERS_PER_MULTIPROCESSOR)))
+
+    def max_group_size(self, kernel: str) -> int:
+        return int(self._functions[kernel].max_threads_per_block)
 
     def finish(self) -> None:
         self.driver.Context.synchronize()

@@ -33,7 +33,6 @@ from brainsweep.backends.base import register
 from brainsweep.backends.gpu import (
     THREADS_PER_BLOCK,
     GpuTarget,
-    choose_node_parts,
     philox_sampler,
     resident_warps,
 )
@@ -257,7 +256,7 @@ class OpenCLDevice:
     def free_bytes(self) -> int:
         return int(self.device.global_mem_size)
 
-    def compile(self, source: str, regional: bool = False) -> None:
+    def compile(self, source: str, regional: bool = False, row_sums: bool = False) -> None:
         # set_args takes the arguments as bound by name, so the kernels need no signature
         self.options = build_options(self.device, self.max_registers)
         program = _program(self.cl, self.device, self.context, source, self.options)
@@ -280,11 +279,15 @@ class OpenCLDevice:
         self.cl.enqueue_nd_range_kernel(self.queue, function, (threads,),
                                         None if group_size is None else (group_size,))
 
-    def node_parts(self, n_sims: int) -> int:
+    def occupancy(self, kernel: str) -> tuple[int, int] | None:
         if not self.gpu:  # CPU work-items of a group run one after another: no gain
-            return 1
+            return None
         warps = resident_warps(self.max_registers) if self.options else _UNCAPPED_WARPS
-        return choose_node_parts(n_sims, self.device.max_compute_units, warps)
+        return self.device.max_compute_units, warps
+
+    def max_group_size(self, kernel: str) -> int:
+        return int(self._kernels[kernel].get_work_group_info(
+            self.cl.kernel_work_group_info.WORK_GROUP_SIZE, self.device))
 
     def finish(self) -> None:
         self.queue.finish()

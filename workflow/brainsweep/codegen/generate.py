@@ -35,6 +35,8 @@ def spec_hash(spec: KernelSpec, target_name: str) -> str:
         digest.update(f"history_dtype={spec.history_dtype}".encode())
     if spec.regional:  # likewise: a homogeneous kernel's hash does not change
         digest.update(f"regional={','.join(spec.regional)}".encode())
+    if spec.factorise:  # likewise: only a separable coupling's kernels can be factorised
+        digest.update(b"factorise")
     return digest.hexdigest()[:16]
 
 
@@ -66,7 +68,7 @@ def check_history_storage(spec: KernelSpec, target: str) -> None:
 
 def generate(model, *, target: str = "numba", dtype: str = "float64", coupling=None,
              integrator: str = "heun", stochastic: bool = True,
-             history_dtype: str | None = None) -> str:
+             history_dtype: str | None = None, factorise: bool = True) -> str:
     """The kernel source text of ``model`` for ``target``.
 
     Parameters
@@ -89,7 +91,7 @@ def generate(model, *, target: str = "numba", dtype: str = "float64", coupling=N
 
     spec = model if isinstance(model, KernelSpec) else kernel_spec(
         model, coupling=coupling, integrator=integrator, stochastic=stochastic, dtype=dtype,
-        history_dtype=history_dtype)
+        history_dtype=history_dtype, factorise=factorise)
     impl = get_target(target)
     check_history_storage(spec, impl.name)
     context = lower(spec, impl.renderer, coupling_sum=impl.coupling_sum).as_dict()

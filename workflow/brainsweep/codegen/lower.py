@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from brainsweep.codegen.channels import history_channels, needs_row_sums, term_sums
 from brainsweep.codegen.render import ExpressionRenderer
 from brainsweep.codegen.spec import INTEGRATORS, KernelSpec
 from brainsweep.dsl import ir
@@ -34,10 +35,15 @@ class KernelContext:
     scalar_params: tuple[dict, ...]  # the params read once per simulation
     states: tuple[dict, ...]  # {name, var, index, derivative, lower, upper}
     auxiliaries: tuple[dict, ...]  # {var, expr}: those the derivatives read, in order
-    # {name, var, cvar, state, pre, pre_reads_target, post, gx, xj, sources, targets}: cvar,
-    # state and xj are those of the term's first variable, sources those of every one
+    # {name, var, cvar, state, pre, pre_reads_target, post, gx, xj, sources, targets,
+    # combine}: cvar, state and xj are those of the term's first variable, sources those of
+    # every one. A factorised term (combine not None) sums each source {xj, batch, cvar, sum}
+    # as sum += w * xj, and gx = combine (reading the sums, targets and row_sums) after them
     terms: tuple[dict, ...]
-    cvars: tuple[dict, ...]  # {index, state}: coupled state variables, history order
+    # {index, state, value, reads}: the history rows (brainsweep.codegen.channels). value is
+    # None for a plain coupled state variable (its state index); else the rendered function
+    # of the node's own state, reading reads [{var, state}]
+    cvars: tuple[dict, ...]
     speed_index: int
     bold_drive: str
     # what the drive reads besides states and parameters, in evaluation order: the coupling
@@ -47,6 +53,7 @@ class KernelContext:
     n_params: int
     n_states: int
     n_cvars: int
+    row_sums: bool  # a factorised part reads the weights' row sums (row_sums[i])
 
     def as_dict(self) -> dict:
         return {field: getattr(self, field) for field in self.__dataclass_fields__}
@@ -100,6 +107,7 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
 
     cvar_states = list(model.coupled_states)
     state_index = {s.name: i for i, s in enumerate(model.states)}
+    channels = history_channels(spec)
     pre_reads = [coupling_input(name) for name in ir.symbols(coupling.pre)]
     target_reads = sorted({m for side, m in filter(None, pre_reads) if side == "i"})
     terms = []
@@ -111,23 +119,35 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
                     "batch": f"batch_{k}" if m == 0 else f"batch_{k}_{m}",
                     "cvar": cvar_states.index(variable), "state": state_index[variable]}
                    for m, variable in enumerate(term.variables)]
+        sums = term_sums(spec, term)
         pre_names = dict(coupling_names)
         for m, variable in enumerate(term.variables):
             pre_names[f"x_j{m}"] = sources[m]["xj"]
             pre_names[f"x_i{m}"] = names[variable]
         pre_names["x_j"], pre_names["x_i"] = pre_names["x_j0"], pre_names["x_i0"]
         post_names = {**coupling_names, "gx": coupling_sum.format(gx=gx), "N": "n_nodes_real"}
+        combine, reads, first = None, target_reads, sources[0]
+        if sums is not None:
+            sources, combine, reads = _factorised_sums(k, sums, pre_names, coupling_sum,
+                                                       renderer_class, spec.dtype)
         terms.append({
-            "name": term.name, "var": names[term.name], "xj": sources[0]["xj"], "gx": gx,
-            "cvar": sources[0]["cvar"], "state": sources[0]["state"], "sources": sources,
+            "name": term.name, "var": names[term.name], "xj": first["xj"], "gx": gx,
+            "cvar": first["cvar"], "state": first["state"], "sources": sources,
             # the target's own current values that pre reads: {var, state}
             "targets": [{"var": names[term.variables[m]],
-                         "state": state_index[term.variables[m]]} for m in target_reads],
+                         "state": state_index[term.variables[m]]} for m in reads],
             "pre": renderer_class(pre_names, dtype=spec.dtype).render(coupling.pre),
             "pre_reads_target": bool(target_reads),
             "post": renderer_class(post_names, dtype=spec.dtype).render(coupling.post),
+            "combine": combine,
         })
-    cvars = [{"index": i, "state": state_index[name]} for i, name in enumerate(cvar_states)]
+    cvars = []
+    for i, channel in enumerate(channels):
+        reads = channel.reads(model.state_names)
+        cvars.append({"index": i, "state": state_index[reads[0]],
+                      "value": None if channel.plain else render(channel.expr),
+                      "reads": [{"var": names[name], "state": state_index[name]}
+                                for name in reads]})
 
     drive = model.observables.get("bold", ir.Sym(model.states[0].name))
     aux_needed, terms_needed = needed_inputs(model, drive)
@@ -143,7 +163,47 @@ def lower(spec: KernelSpec, renderer_class: type[ExpressionRenderer], *,
         bold_auxiliaries=tuple(rendered[name] for name, _ in model.auxiliaries
                                if name in aux_needed),
         n_params=speed_index + 1, n_states=len(states), n_cvars=len(cvars),
+        row_sums=needs_row_sums(spec),
     )
+
+
+def _factorised_sums(k: int, sums, pre_names: dict[str, str], coupling_sum: str,
+                     renderer_class, dtype: str):
+    """A factorised term's per-channel sums and its combination ``sum_p target_p * S_p``.
+
+    Returns the sources (one per history channel the term reads: ``{xj, batch, cvar, sum}``),
+    the rendered combination and the target variables ``m`` it reads.
+    """
+    sources, by_channel, products = [], {}, []
+    for target, channel, constant in sums.parts:
+        if channel is None:
+            factor = _times(constant, ir.Sym("row_sums"))
+        else:
+            if channel not in by_channel:
+                c = len(sources)
+                by_channel[channel] = f"gx_{k}_{c}"
+                sources.append({"xj": f"xj_{k}_{c}", "batch": f"batch_{k}_{c}",
+                                "cvar": channel, "sum": f"gx_{k}_{c}"})
+            factor = ir.Sym(by_channel[channel])
+        products.append(_times(target, factor))
+    combined = products[0]
+    for product in products[1:]:
+        combined = ir.BinOp("+", combined, product)
+    names = dict(pre_names)
+    names.update({s["sum"]: coupling_sum.format(gx=s["sum"]) for s in sources})
+    names["row_sums"] = "row_sums[i]"
+    reads = sorted({m for side, m in filter(None, (coupling_input(name) for name in
+                                                   ir.symbols(combined))) if side == "i"})
+    return sources, renderer_class(names, dtype=dtype).render(combined), reads
+
+
+def _times(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    """``a * b`` without a factor of one (exact: x * 1 is x)."""
+    if isinstance(a, ir.Num) and a.value == 1.0:
+        return b
+    if isinstance(b, ir.Num) and b.value == 1.0:
+        return a
+    return ir.BinOp("*", a, b)
 
 
 def needed_inputs(model, *exprs: ir.Expr) -> tuple[set[str], set[str]]:

@@ -29,6 +29,8 @@ class KernelSpec:
     ``regional`` names the model parameters the kernel reads per region (a table
     ``[simulation][parameter][node]`` beside the scalar parameter table), in the model's
     parameter order; empty (the default) gives the kernels of a homogeneous model unchanged.
+    ``factorise``: the kernels sum the coupling's declared separable parts (the history holds
+    their source functions) instead of ``pre`` per connection; the oracle never does.
     """
 
     model: Model
@@ -38,6 +40,9 @@ class KernelSpec:
     dtype: str = "float64"
     history_dtype: str | None = None
     regional: tuple[str, ...] = ()
+    # the coupling's separable form is used (brainsweep.codegen.channels); True only for a
+    # coupling that declares one, so every other spec, and its hash, is what it was
+    factorise: bool = False
 
     @property
     def history_storage(self) -> str:
@@ -56,7 +61,7 @@ DEFAULT_COUPLING = "linear"
 
 def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: bool = True,
                 dtype: str = "float64", history_dtype: str | None = None,
-                regional=()) -> KernelSpec:
+                regional=(), factorise: bool = True) -> KernelSpec:
     """Build and check a :class:`KernelSpec` from names or objects.
 
     ``coupling=None`` takes the coupling the model's own file declares (a RateML LEMS file's
@@ -64,6 +69,8 @@ def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: b
     delay history in the kernel's type (the spec is then the default one); ``"float16"``
     stores it in half precision (CUDA and OpenCL targets only). ``regional``: model
     parameter names given per region (any order; kept in the model's parameter order).
+    ``factorise``: use the coupling's separable form where it declares one (the default;
+    False sums ``pre`` per connection, as the kernels did before, for comparisons).
     """
     model = load_model(model)
     if coupling is None:
@@ -88,7 +95,8 @@ def kernel_spec(model, *, coupling=None, integrator: str = "heun", stochastic: b
     model = model.for_coupling(coupling)
     return KernelSpec(model=model, coupling=coupling, integrator=integrator,
                       stochastic=bool(stochastic), dtype=dtype, history_dtype=history_dtype,
-                      regional=regional_names(model, regional))
+                      regional=regional_names(model, regional),
+                      factorise=bool(factorise and coupling.separable))
 
 
 def regional_names(model: Model, names) -> tuple[str, ...]:

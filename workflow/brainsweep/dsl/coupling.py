@@ -4,7 +4,8 @@
 value) of the coupling term's variable; where a term lists several variables (TVB's cvar),
 ``x_j0, x_j1, ...`` and ``x_i0, x_i1, ...`` read each of them (``x_j`` is ``x_j0``).
 ``post`` reads ``gx`` (the weighted sum) and ``N`` (the number of nodes). Each coupling names
-the parameter that a study's ``global_coupling`` sets.
+the parameter that a study's ``global_coupling`` sets, and may declare ``pre`` separable
+(:mod:`brainsweep.dsl.separable`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from brainsweep.dsl import ir
 from brainsweep.dsl.parse import parse_expression
 from brainsweep.dsl.parts import COUPLING_INPUTS, Parameter, coupling_input, kernels_dir
+from brainsweep.dsl.separable import SeparablePart, parse_separable
 from brainsweep.dsl.yamlsource import read_lined_yaml
 from brainsweep.errors import InputError
 
@@ -29,6 +31,9 @@ class Coupling:
     parameters: tuple[Parameter, ...]
     global_parameter: str
     description: str = ""
+    # pre as a sum of products target(x_i) * source(x_j) (brainsweep.dsl.separable), if the
+    # file declares one: the kernels may then sum per source function instead of per pre
+    separable: tuple[SeparablePart, ...] = ()
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -97,6 +102,8 @@ def _parse_coupling(name: str) -> Coupling:
     if global_parameter not in names:
         raise InputError(f"global parameter {global_parameter!r} is not a parameter",
                          source=doc.where(name, "global"), field=f"{name}.global")
+    separable = parse_separable(spec.get("separable"), parameters=names, pre=pre, doc=doc,
+                                name=name)
     return Coupling(name=name, pre=pre, post=post, parameters=params,
                     global_parameter=global_parameter,
-                    description=str(spec.get("description", "")).strip())
+                    description=str(spec.get("description", "")).strip(), separable=separable)

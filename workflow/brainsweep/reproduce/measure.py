@@ -113,7 +113,7 @@ def initial_state(case: ModelCase, n_sims: int, n_nodes: int, n_states: int, see
 
 def kernel_plan(conn, options: dict[str, Any], grid: dict[str, np.ndarray], n_steps: int):
     """The :class:`~brainsweep.network.plan.ShardPlan` the GPU runners lay this run out by."""
-    from brainsweep.codegen import kernel_spec
+    from brainsweep.codegen import history_channels, kernel_spec
     from brainsweep.network.plan import plan_shard
 
     spec = kernel_spec(options["model"], coupling=options["coupling"],
@@ -121,7 +121,7 @@ def kernel_plan(conn, options: dict[str, Any], grid: dict[str, np.ndarray], n_st
                        dtype=options["dtype"])
     bold_period = round(BOLD_PERIOD_S / (options["dt"] * spec.model.time_unit_s))
     return plan_shard(conn.weights, conn.lengths, grid["speed"], dt=options["dt"],
-                      n_states=len(spec.model.states), n_cvars=len(spec.model.coupled_states),
+                      n_states=len(spec.model.states), n_cvars=len(history_channels(spec)),
                       n_params=len(spec.parameter_names), dtype=options["dtype"],
                       frames=(0, 0, n_steps // bold_period))
 

@@ -12,6 +12,7 @@ import numpy as np
 from brainsweep.backends import ShardInputs, get_target
 from brainsweep.backends.base import SPEED
 from brainsweep.codegen import KernelSpec, generate, kernel_spec, spec_hash
+from brainsweep.codegen.zero_terms import active_coupling_terms
 from brainsweep.errors import InputError
 from brainsweep.monitors.balloon import BalloonParameters, balloon_preset
 
@@ -189,6 +190,8 @@ def run(
     progress: bool | str = False,
     plan=None,
     kernel_source: str | None = None,
+    factorise: bool = True,
+    drop_zero_terms: bool = True,
 ) -> SimulationResult:
     """Simulate the network for every parameter row with the chosen target.
 
@@ -230,6 +233,15 @@ def run(
         Ready kernel source text (a kernel the workflow's kernel rule wrote) to run instead
         of generating it; refused unless the spec hash written in it is the spec these
         arguments give (:func:`check_kernel_source`), so a stale kernel never runs.
+    factorise
+        Sum a separable coupling's parts (the history holds their source functions, e.g.
+        ``sin`` and ``cos`` of Kuramoto's phase) instead of ``pre`` per connection; False
+        gives the unfactorised kernel (same results to rounding; for comparisons).
+    drop_zero_terms
+        When the kernel is generated here (no ``kernel_source``), leave out every coupling
+        term whose coefficient is 0 in every simulation of the run (MontbrioPazoRoxin's V
+        term at ``cv = 0``; :mod:`brainsweep.codegen.zero_terms`): the same results without
+        its network sum. The choice is part of the kernel's spec and so of its cache key.
     progress
         Write progress lines (share done, time elapsed and left) to stderr while the kernel
         runs, at most every 10 s (``brainsweep.progress``; a bar on a terminal); a string
@@ -265,7 +277,8 @@ def run(
 
     scalar_params, regional_params = split_regional(params or {})
     base = kernel_spec(model, coupling=coupling, integrator=integrator, stochastic=False,
-                       dtype=dtype, history_dtype=history_dtype, regional=regional_params)
+                       dtype=dtype, history_dtype=history_dtype, regional=regional_params,
+                       factorise=factorise)
     model_obj = base.model.with_noise(**noise) if noise else base.model
     noise_d = np.array([s.noise for s in model_obj.states], dtype=np.float64)
     if np.any(noise_d < 0):
@@ -274,12 +287,19 @@ def run(
         stochastic = bool(np.any(noise_d > 0))
     spec = kernel_spec(model_obj, coupling=base.coupling, integrator=integrator,
                        stochastic=stochastic, dtype=dtype, history_dtype=history_dtype,
-                       regional=base.regional)
+                       regional=base.regional, factorise=factorise)
     # a regional parameter's column holds its mean over the regions (what a table of
     # results shows); the kernel reads its per-node values from the regional table
     table = parameter_table(spec, {**scalar_params, **{
         name: values.mean(axis=1) for name, values in regional_params.items()}})
     n_sims = table.shape[0]
+    if drop_zero_terms and kernel_source is None:
+        active = active_coupling_terms(spec.model, spec.parameter_names, table, spec.regional)
+        if active is not None:  # the same columns: only the terms' inputs read 0
+            spec = kernel_spec(spec.model.with_coupling_terms(active), coupling=spec.coupling,
+                               integrator=integrator, stochastic=stochastic, dtype=dtype,
+                               history_dtype=history_dtype, regional=spec.regional,
+                               factorise=factorise)
     regional = regional_table(spec, regional_params, n_sims=n_sims, n_nodes=n_nodes)
     indices = np.arange(n_sims, dtype=np.int64) if sim_index is None else np.asarray(
         sim_index, dtype=np.int64)

@@ -66,6 +66,8 @@ def run_stage(settings: Mapping[str, Any] | SimulateSettings, connectome: str | 
     """
     parsed = settings if isinstance(settings, SimulateSettings) else \
         SimulateSettings.from_sections(settings)
+    # the coupling terms the whole sweep needs (those of the kernel rule's kernel)
+    parsed = parsed.with_automatic_terms()
     sim = parsed.simulation
     target = sim.target
     integrator = parsed.integrator

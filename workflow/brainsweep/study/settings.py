@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -383,6 +383,33 @@ class SimulateSettings:
                    plan=PlanSettings.from_section(filled["shards"]),
                    sections=_frozen(filled))
 
+    def with_automatic_terms(self) -> SimulateSettings:
+        """These settings with ``model.coupling_terms`` chosen, when the study leaves it out
+        (null), from the whole sweep: a term whose coefficient is 0 in every simulation of
+        the study is left out (:mod:`brainsweep.codegen.zero_terms`), so that every shard
+        (the shard stage) and the kernel rule (:meth:`Study.kernel_settings`) build the same
+        kernel without it. Only for the sweep's simulations: a stage that simulates other
+        parameters (the optimiser) keeps every term and decides per run (simulate.run)."""
+        if self.model.coupling_terms is not None:
+            return self
+        from brainsweep.codegen.zero_terms import active_coupling_terms
+        from brainsweep.simulate.run import parameter_table
+
+        try:
+            spec = self.kernel.spec()
+            grid = self.grid.build()
+            coefficients = self.coefficient_axes()
+            params = {name: values for name, values in
+                      grid.as_params(np.arange(grid.size)).items() if name not in coefficients}
+            table = parameter_table(spec, params)
+        except InputError:
+            return self  # reported, naming its key, where the sweep is read (shard_plan)
+        active = active_coupling_terms(spec.model, spec.parameter_names, table, spec.regional)
+        if active is None:
+            return self
+        model = replace(self.model, coupling_terms=active)
+        return replace(self, kernel=replace(self.kernel, model=model))
+
     @classmethod
     def from_mapping(cls, sections: Mapping[str, Any]) -> SimulateSettings:
         """The stage contract's name for :meth:`from_sections`."""
@@ -481,6 +508,7 @@ class SimulateSettings:
         Bad parameter names or speeds raise InputError naming the ``sweep`` key.
         """
         from brainsweep.backends.base import SPEED
+        from brainsweep.codegen import history_channels
         from brainsweep.network.plan import plan_shard
         from brainsweep.simulate.run import parameter_table, steps_per
 
@@ -502,7 +530,7 @@ class SimulateSettings:
                                 what="monitors.bold.tr")
         speeds = table[:, spec.parameter_names.index(SPEED)]
         return plan_shard(weights, lengths, speeds, dt=dt, n_states=len(model.states),
-                          n_cvars=len(model.coupled_states), n_params=table.shape[1],
+                          n_cvars=len(history_channels(spec)), n_params=table.shape[1],
                           sim_index=np.asarray(rows), dtype=spec.dtype,
                           history_dtype=spec.history_storage,
                           frames=(0, 0, n_steps // bold_period), n_regional=len(spec.regional))
@@ -538,8 +566,14 @@ class Study:
 
     def kernel_settings(self) -> dict[str, Any]:
         """What the kernel stage reads: model, coupling, the integrator's method, noise and
-        type, and the history's storage type (nothing else, so nothing else regenerates it)."""
-        return kernel_sections(plain(self.config))
+        type, and the history's storage type (nothing else, so nothing else regenerates it);
+        ``model.coupling_terms`` as the sweep chose them (SimulateSettings.with_automatic_terms)."""
+        sections = kernel_sections(plain(self.config))
+        terms = None if self.simulate is None else \
+            self.simulate.with_automatic_terms().model.coupling_terms
+        if terms is not None:  # the terms the shards run, chosen from the sweep if not named
+            sections["model"]["coupling_terms"] = list(terms)
+        return sections
 
     def empirical_settings(self) -> dict[str, Any]:
         """The empirical section with the bold post-processing under ``postprocess``: the

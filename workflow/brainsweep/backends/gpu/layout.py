@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from brainsweep.backends.base import ShardInputs, ShardOutputs
+from brainsweep.codegen.channels import history_channels
 from brainsweep.errors import InputError
 from brainsweep.network.delays import delay_tables
 from brainsweep.network.plan import ShardPlan, plan_shard
@@ -66,6 +67,9 @@ class DeviceShard:
     row_start: np.ndarray  # (N + 1,) int32: node i's connections row_start[i]..[i + 1] - 1
     sources: np.ndarray  # (K,) int32: source node of each non-zero weight
     weights: np.ndarray  # (K,) real: the non-zero weights, ascending source per target
+    # (N,) real: sum_j w_ij of the real weights, added in float64 in ascending j (what a
+    # factorised constant part reads, codegen.channels)
+    row_sums: np.ndarray
     delays: np.ndarray  # (D, K) int32, one delay list per distinct speed
     delay_set: np.ndarray  # (S,) int32: each simulation's speed group
     group_first: np.ndarray  # (D,) int32
@@ -125,7 +129,7 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
     plan = inputs.plan
     if plan is None:  # the Python API's callers do not plan; the shard stage has planned
         plan = plan_shard(weights, inputs.lengths, inputs.speeds, dt=inputs.dt,
-                          n_states=len(spec.model.states), n_cvars=len(spec.model.coupled_states),
+                          n_states=len(spec.model.states), n_cvars=len(history_channels(spec)),
                           n_params=n_params, sim_index=inputs.sim_index, dtype=spec.dtype,
                           history_dtype=spec.history_storage, frames=counts,
                           n_regional=len(spec.regional))
@@ -153,6 +157,9 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
         raise InputError(f"{plan.horizon} history slots x {n_nodes} nodes overflow 32-bit "
                          f"indices; raise dt or the slowest speed", field="speed")
     initial = np.asarray(inputs.initial, dtype=np.float64)[order]
+    device_weights = np.ascontiguousarray(weights.reshape(-1)[flat].astype(real))
+    row_sums = np.bincount(np.repeat(np.arange(n_nodes), np.diff(row_start)),
+                           weights=device_weights.astype(np.float64), minlength=n_nodes)
     return DeviceShard(
         n_sims=n_sims, n_nodes=n_nodes, n_states=plan.n_states, n_cvars=plan.n_cvars,
         horizon=plan.horizon, frames_raw=counts[0], frames_tavg=counts[1],
@@ -160,7 +167,7 @@ def layout_shard(spec, inputs: ShardInputs) -> DeviceShard:
         params=np.ascontiguousarray(np.asarray(inputs.params, dtype=np.float64)[order].T),
         regional=np.ascontiguousarray(regional),
         row_start=row_start, sources=sources,
-        weights=np.ascontiguousarray(weights.reshape(-1)[flat].astype(real)),
+        weights=device_weights, row_sums=np.ascontiguousarray(row_sums.astype(real)),
         delays=np.ascontiguousarray(delays.reshape(delays.shape[0], -1)[:, flat]),
         delay_set=np.repeat(np.arange(plan.n_groups, dtype=np.int32), plan.group_size),
         group_first=plan.group_first.astype(np.int32),

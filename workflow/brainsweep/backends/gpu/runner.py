@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from brainsweep.backends.base import ShardInputs, ShardOutputs
-from brainsweep.backends.gpu.launch import SIM_LANES, launch_chunks
+from brainsweep.backends.gpu.launch import choose_mapping, launch_chunks, split_block
 from brainsweep.backends.gpu.layout import (
     DOWNLOADED,
     UPLOADED,
@@ -27,6 +27,7 @@ from brainsweep.backends.gpu.layout import (
     layout_shard,
 )
 from brainsweep.backends.gpu.signatures import arguments
+from brainsweep.codegen.channels import needs_row_sums
 from brainsweep.progress import Progress
 
 __all__ = ["GpuDevice", "philox_sampler", "run_shard"]
@@ -41,9 +42,10 @@ class GpuDevice(Protocol):
     def free_bytes(self) -> int:
         """Device memory a shard may use."""
 
-    def compile(self, source: str, regional: bool = False) -> None:
+    def compile(self, source: str, regional: bool = False, row_sums: bool = False) -> None:
         """Build ``source`` (cached per process); its kernels are then launched by name.
-        ``regional``: its step kernel takes the regional table (``signatures.kernel_table``)."""
+        ``regional``, ``row_sums``: its step kernel takes the regional table, the weights'
+        row sums (``signatures.kernel_table``)."""
 
     def upload(self, array: np.ndarray) -> Any:
         """A device copy of ``array`` (an empty one still gets a buffer)."""
@@ -54,8 +56,13 @@ class GpuDevice(Protocol):
     def launch(self, kernel: str, threads: int, group_size: int | None, args: list) -> None:
         """Queue ``kernel`` over ``threads`` threads in blocks of ``group_size``."""
 
-    def node_parts(self, n_sims: int) -> int:
-        """Threads per simulation of the step kernel that fill this device once."""
+    def occupancy(self, kernel: str) -> tuple[int, int] | None:
+        """Multiprocessors and the warps of compiled ``kernel`` each holds at once; None on
+        a device whose work-items of a group run one after another (a CPU), where more
+        threads per simulation gain nothing."""
+
+    def max_group_size(self, kernel: str) -> int:
+        """The largest block compiled ``kernel`` may be launched with on this device."""
 
     def finish(self) -> None:
         """Wait for everything queued."""
@@ -78,9 +85,11 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
     with opened as gpu:
         shard.check_fits(gpu.free_bytes(), gpu.description)
         regional = bool(spec.regional)  # the step kernel then takes the regional table
-        gpu.compile(source, regional)
+        row_sums = needs_row_sums(spec)  # and the weights' row sums
+        gpu.compile(source, regional, row_sums)
         compiled = time.perf_counter()
-        uploaded = (*UPLOADED, "regional") if regional else UPLOADED
+        uploaded = (*UPLOADED, *(["regional"] if regional else []),
+                    *(["row_sums"] if row_sums else []))
         buffers = {name: gpu.upload(getattr(shard, name)) for name in uploaded}
         buffers.update({name: gpu.alloc(shape, dtype)
                         for name, (shape, dtype) in device_arrays(shard).items()})
@@ -91,14 +100,18 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
                    "bold_substeps": max(inputs.bold_substeps, 1), "dt_bold": inputs.dt_bold_s}
         _launch_flat(gpu, "initialise_shard", shard.n_sims,
                      arguments("initialise_shard", buffers, scalars))
-        parts = target.node_parts or gpu.node_parts(shard.n_sims)
-        threads = math.ceil(shard.n_sims / SIM_LANES) * SIM_LANES * parts
+        mapping = choose_mapping(
+            shard.n_sims, shard.n_nodes, occupancy=gpu.occupancy("simulate_shard"),
+            split_occupancy=gpu.occupancy("simulate_split"), mapping=target.mapping,
+            node_parts=target.node_parts, split_geometry=target.split_geometry,
+            max_threads=min(split_block(spec), gpu.max_group_size("simulate_split")))
+        scalars.update(lanes=mapping.lanes, conn_parts=mapping.conn_parts)
         label = progress if isinstance(progress, str) else target.name
         report = Progress(shard.n_sims * inputs.n_steps, label=label) if progress else None
         for begin, end in launch_chunks(inputs.n_steps):
             scalars.update(step_begin=begin, step_end=end)
-            gpu.launch("simulate_shard", threads, SIM_LANES * parts,
-                       arguments("simulate_shard", buffers, scalars, regional))
+            gpu.launch(mapping.kernel, mapping.threads, mapping.group,
+                       arguments(mapping.kernel, buffers, scalars, regional, row_sums))
             if report is not None:
                 gpu.finish()
                 report.update(shard.n_sims * end)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KERNELS", "arguments", "c_parameters", "is_array", "kernel_table",
+__all__ = ["KERNELS", "STEP_KERNELS", "arguments", "c_parameters", "is_array", "kernel_table",
            "prepared_types"]
 
 _GROUP_TABLES = [("delay_set", "const int*"), ("group_first", "const int*"),
@@ -46,6 +46,9 @@ KERNELS: dict[str, list[tuple[str, str]]] = {
         *_RUNNING, ("out_raw", "real*"), ("out_tavg", "real*"), ("out_bold", "real*"),
         ("diverged", "int*"),
     ],
+    # the same steps with many threads per simulation, for small shards: `lanes`
+    # simulations a block, each summed by node_parts x conn_parts threads (launch.py)
+    "simulate_split": [],  # filled below: simulate_shard's, with lanes and conn_parts
     # the noise generator on its own, for tests
     "philox_sample": [
         ("n", "int"), ("seed", "uint32"), ("sim", "const uint32*"), ("step", "const uint32*"),
@@ -54,19 +57,34 @@ KERNELS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+_STEP = KERNELS["simulate_shard"]
+_AFTER = _STEP.index(("step_end", "int")) + 1
+KERNELS["simulate_split"] = [*_STEP[:_AFTER], ("lanes", "int"), ("conn_parts", "int"),
+                             *_STEP[_AFTER:]]
+STEP_KERNELS = ("simulate_shard", "simulate_split")
+
 # The step kernel of a spec with regional parameters (KernelSpec.regional) reads them from
-# one more array, after params; a homogeneous kernel's parameter list stays as it was.
+# one more array, after params; one whose coupling sums a constant part (a factorised
+# difference coupling: codegen.channels.needs_row_sums) reads the weights' row sums, after
+# weights. A kernel without them keeps the parameter list it had.
 _REGIONAL = ("regional", "const double*")
+_ROW_SUMS = ("row_sums", "const real*")
 
 
-def kernel_table(regional: bool = False) -> dict[str, list[tuple[str, str]]]:
-    """:data:`KERNELS`, with the ``regional`` table in the step kernel when ``regional``."""
-    if not regional:
+def kernel_table(regional: bool = False, row_sums: bool = False
+                 ) -> dict[str, list[tuple[str, str]]]:
+    """:data:`KERNELS`, with the ``regional`` table in the step kernels when ``regional``
+    and the ``row_sums`` array when ``row_sums``."""
+    if not regional and not row_sums:
         return KERNELS
     table = dict(KERNELS)
-    step = list(table["simulate_shard"])
-    step.insert(step.index(("params", "const double*")) + 1, _REGIONAL)
-    table["simulate_shard"] = step
+    for kernel in STEP_KERNELS:
+        step = list(table[kernel])
+        if regional:
+            step.insert(step.index(("params", "const double*")) + 1, _REGIONAL)
+        if row_sums:
+            step.insert(step.index(("weights", "const real*")) + 1, _ROW_SUMS)
+        table[kernel] = step
     return table
 
 
@@ -85,24 +103,24 @@ def _c_parameter(name: str, kind: str) -> str:
     return f"GLOBAL {kind[:-1]} *RESTRICT {name}"  # no two arguments alias
 
 
-def c_parameters(kernel: str, regional: bool = False) -> list[str]:
+def c_parameters(kernel: str, regional: bool = False, row_sums: bool = False) -> list[str]:
     """The C parameters of ``kernel``: ``const int n_sims``, ``GLOBAL real *RESTRICT state``."""
-    return [_c_parameter(name, kind) for name, kind in kernel_table(regional)[kernel]]
+    return [_c_parameter(name, kind) for name, kind in kernel_table(regional, row_sums)[kernel]]
 
 
-def prepared_types(kernel: str, regional: bool = False) -> str:
+def prepared_types(kernel: str, regional: bool = False, row_sums: bool = False) -> str:
     """pycuda's prepared-call type string of ``kernel`` (``P`` for every array)."""
     return "".join("P" if is_array(kind) else _SCALARS[kind][1]
-                   for _, kind in kernel_table(regional)[kernel])
+                   for _, kind in kernel_table(regional, row_sums)[kernel])
 
 
 def arguments(kernel: str, buffers: Mapping[str, Any], scalars: Mapping[str, Any],
-              regional: bool = False) -> list:
+              regional: bool = False, row_sums: bool = False) -> list:
     """``kernel``'s arguments in order: arrays from ``buffers``, scalars from ``scalars``
     (converted to their kind's NumPy type). A name that is missing is a KeyError naming it.
-    ``regional``: the kernel was generated with regional parameters (:func:`kernel_table`)."""
+    ``regional``, ``row_sums``: the kernel was generated with them (:func:`kernel_table`)."""
     out = []
-    for name, kind in kernel_table(regional)[kernel]:
+    for name, kind in kernel_table(regional, row_sums)[kernel]:
         if is_array(kind):
             out.append(buffers[name])
         else:

@@ -7,9 +7,10 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from brainsweep.backends.base import ShardInputs, ShardOutputs, Target
-from brainsweep.backends.gpu.launch import SIM_LANES
+from brainsweep.backends.gpu.launch import SIM_LANES, split_block
 from brainsweep.backends.gpu.runner import GpuDevice, run_shard
 from brainsweep.backends.gpu.signatures import KERNELS, c_parameters
+from brainsweep.codegen.channels import needs_row_sums
 
 __all__ = ["GpuTarget"]
 
@@ -33,13 +34,22 @@ class GpuTarget(Target):
     connection_batch: int = 4
     node_parts: int | None = None
     max_registers: int | None = 64
+    # The mapping of threads to simulations (launch.choose_mapping): None chooses "lanes"
+    # (one thread per simulation and node part) unless the shard is too small to give every
+    # multiprocessor a block, then "split" (many threads per simulation); split_geometry
+    # (lanes, node_parts, conn_parts) fixes the split kernel's block, for tests and tuning.
+    mapping: str | None = None
+    split_geometry: tuple[int, int, int] | None = None
 
     def context_extras(self, spec) -> dict[str, Any]:
         """``language``, ``fn`` (math names for the real type), ``sim_lanes``,
-        ``connection_batch`` and ``kernel_parameters`` (the C parameter lists)."""
+        ``connection_batch``, ``split_threads`` (the split kernel's largest block) and
+        ``kernel_parameters`` (the C parameter lists)."""
         return {"language": self.language, "fn": dict(self.renderer(dtype=spec.dtype).functions),
                 "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
-                "kernel_parameters": {name: c_parameters(name, bool(spec.regional))
+                "split_threads": split_block(spec),
+                "kernel_parameters": {name: c_parameters(name, bool(spec.regional),
+                                                         needs_row_sums(spec))
                                       for name in KERNELS}}
 
     @abstractmethod
