@@ -66,11 +66,16 @@ def test_sources_store_half_only_when_asked(target):
     assert "typedef real history_t;" in default and half_spelling not in default
     assert half_spelling in half and "typedef real history_t;" not in half
     # every access of the history goes through the two macros
+    # (the source holds two kernels, the one-thread-per-simulation one and the split one)
     for source in (default, half):
         assert "lane_history[" not in source
-        loads = re.findall(r"batch_\d+\[b\] = (\w+)\(lane_history", source)
-        assert len(loads) == 4 and set(loads) == {"LOAD_HISTORY"}  # 2 terms, 2 batch bodies
-        assert len(re.findall(r"STORE_HISTORY\(lane_history", source)) == 4  # 2 cvars x 2
+        uses = re.findall(r"(\w+)\(lane_history, (\d) \* group_hns", source)
+        assert uses and set(name for name, _ in uses) == {"LOAD_HISTORY", "STORE_HISTORY"}
+        for name in ("LOAD_HISTORY", "STORE_HISTORY"):  # both coupled variables, both ways
+            assert {cvar for n, cvar in uses if n == name} == {"0", "1"}
+        bare = [line for line in source.splitlines() if "lane_history" in line
+                and "_HISTORY(lane_history" not in line]
+        assert all("*lane_history = history +" in line for line in bare), bare
     wide = codegen.generate("montbrio", target=target, dtype="float64", history_dtype="float16")
     assert {"cuda": "__double2half", "opencl": "vstore_half_rte"}[target] in wide
 

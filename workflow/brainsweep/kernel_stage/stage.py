@@ -16,7 +16,7 @@ from typing import Any
 
 from brainsweep.errors import InputError
 from brainsweep.io import atomic_path
-from brainsweep.study import KernelSettings
+from brainsweep.study import KernelSettings, SimulateSettings
 
 __all__ = ["Settings", "run"]
 
@@ -33,7 +33,13 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Settings:
-        return cls(KernelSettings.from_sections(mapping) if mapping else None)
+        if not mapping:
+            return cls(None)
+        if "sweep" in mapping:
+            # a whole study's sections: the coupling terms chosen from its sweep, as the
+            # shard stage chooses them, so that the kernel written is the one shards accept
+            return cls(SimulateSettings.from_sections(mapping).with_automatic_terms().kernel)
+        return cls(KernelSettings.from_sections(mapping))
 
 
 def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Path:
