@@ -4,7 +4,9 @@ The kernel is described either by a study's model, coupling, integration and sim
 sections (``--settings``; what the workflow's ``generate_kernel`` rule passes, so the file it
 writes is exactly the kernel the shards run) or, by hand, by a model and options
 (``--model montbrio --target cuda --dtype float32``). Settings and options together are an
-error: a kernel has one description.
+error: a kernel has one description. Given a whole study's sections (with its sweep) and no
+``model.coupling_terms``, the terms are chosen from the sweep as the shard stage chooses them,
+so the kernel written is one the shards accept.
 """
 
 from __future__ import annotations
