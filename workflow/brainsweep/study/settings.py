@@ -93,13 +93,14 @@ class ModelSettings:
         files = []
         for how in self.regional.values():
             files += list((how.get("maps") or {}).values())
-            files += [how[key] for key in ("groups", "labels") if how.get(key)]
+            files += [how[key] for key in ("groups", "labels", "atlas", "atlas_labels")
+                      if how.get(key)]
         return sorted(set(files))
 
     def regional_parameters(self, regions) -> dict[str, Any]:
         """name -> :class:`~brainsweep.maps.RegionalParameter` for the connectome's region
         labels ``regions``: maps read, checked against the labels and z-scored."""
-        from brainsweep.maps import RegionalParameter, read_groups, read_map, zscore
+        from brainsweep.maps import Atlas, RegionalParameter, read_groups, read_map, zscore
 
         model = self.load()
         out = {}
@@ -110,8 +111,17 @@ class ModelSettings:
             if name not in model.parameter_names:
                 raise InputError(f"{name!r} is not a parameter of {model.name}: "
                                  f"{list(model.parameter_names)}", field=where)
+            atlas = None
+            if how.get("atlas") or how.get("atlas_labels"):
+                if not (how.get("atlas") and how.get("atlas_labels")):
+                    missing = "atlas_labels" if how.get("atlas") else "atlas"
+                    raise InputError("a volumetric map's atlas needs both its image (atlas) "
+                                     "and its label table (atlas_labels)",
+                                     field=f"{where}.{missing}")
+                atlas = Atlas(how["atlas"], how["atlas_labels"], image_field=f"{where}.atlas",
+                              labels_field=f"{where}.atlas_labels")
             maps = {key: read_map(path, regions, labels=how.get("labels"),
-                                  field=f"{where}.maps.{key}")
+                                  field=f"{where}.maps.{key}", atlas=atlas)
                     for key, path in (how.get("maps") or {}).items()}
             if how.get("zscore", True):
                 maps = {key: zscore(values) for key, values in maps.items()}
@@ -121,7 +131,7 @@ class ModelSettings:
                     raise InputError("form groups needs a groups file", field=f"{where}.groups")
                 groups, group_names = read_groups(how["groups"], regions,
                                                   labels=how.get("labels"),
-                                                  field=f"{where}.groups")
+                                                  field=f"{where}.groups", atlas=atlas)
             elif not maps:
                 raise InputError(f"form {how['form']} needs at least one map",
                                  field=f"{where}.maps")
