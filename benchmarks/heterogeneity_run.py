@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import threading
@@ -41,8 +40,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ("homogeneous-rww", "heterogeneous-rww")
 _PRINT = threading.Lock()
-# the installed command, else the package on PYTHONPATH (a GPU host without an install)
-CLI = ["brainsweep"] if shutil.which("brainsweep") else [sys.executable, "-m", "brainsweep.cli"]
+# `brainsweep` of this interpreter's package (the one on PYTHONPATH where none is installed)
+CLI = [sys.executable, "-m", "brainsweep.cli"]
 
 
 def _say(text: str) -> None:
