@@ -6,6 +6,9 @@
 # Usage (repository root, pycuda importable for the CUDA target):
 #   bash benchmarks/heterogeneity_gpu.sh [arguments of heterogeneity_run.py]
 #   bash benchmarks/heterogeneity_gpu.sh --target cuda --budget-s 170   # duration from probes
+# DEADLINE (seconds since the epoch) bounds the whole run: the stages are stopped 15 s before
+# it (the table and the tarball of what is done still come), and, unless --budget-s is given,
+# the simulations' budget is what is left minus OVERHEAD_S (default 150: the other stages).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-results/benchmarks/heterogeneity}; mkdir -p "$OUT"
@@ -18,7 +21,14 @@ export PYTHONUNBUFFERED=1
     python3 -c "import brainsweep, os; print('brainsweep from', os.path.dirname(brainsweep.__file__))"
 } > "$OUT/machine.txt" 2>&1
 cat "$OUT/machine.txt"
-python3 benchmarks/heterogeneity_run.py --results results "$@" 2>&1 | tee "$OUT/run.log"
+limit=0; budget=()
+if [ -n "${DEADLINE:-}" ]; then
+    left=$(( DEADLINE - $(date +%s) )); limit=$(( left - 15 ))
+    [[ " $* " == *" --budget-s "* ]] || budget=(--budget-s $(( left - ${OVERHEAD_S:-150} )))
+    echo "deadline in $left s: stages stopped after $limit s; ${budget[*]}"
+fi
+timeout "$limit" python3 benchmarks/heterogeneity_run.py --results results "${budget[@]}" "$@" \
+    2>&1 | tee "$OUT/run.log"
 status=${PIPESTATUS[0]}
 python3 benchmarks/heterogeneity_comparison.py --results results --json "$OUT/comparison.json" \
     > "$OUT/comparison.md" 2>&1
