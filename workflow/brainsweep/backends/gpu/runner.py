@@ -125,9 +125,13 @@ def run_shard(target, opened: AbstractContextManager[GpuDevice], source: str, sp
             if host.nbytes:
                 gpu.download(buffers[name], host)
     finished = time.perf_counter()
-    return collect_outputs(shard, hosts["out_raw"], hosts["out_tavg"], hosts["out_bold"],
-                           hosts["diverged"], {"load_s": compiled - started,
-                                               "run_s": ran - compiled, "copy_s": finished - ran})
+    outputs = collect_outputs(shard, hosts["out_raw"], hosts["out_tavg"], hosts["out_bold"],
+                              hosts["diverged"], {"load_s": compiled - started,
+                                                  "run_s": ran - compiled,
+                                                  "copy_s": finished - ran})
+    # the host-side reshaping into [sim, time, ...] (issue 17: measured stage by stage)
+    outputs.timings["collect_s"] = time.perf_counter() - finished
+    return outputs
 
 
 def philox_sampler(open_device: Callable[[str | None], AbstractContextManager[GpuDevice]]
