@@ -64,6 +64,9 @@ CASES: dict[str, Case] = {
     "linear": Case("linear", dt=0.1, params={"global_coupling": 0.1, "gamma": -1.0}),
     # on the limit cycle (a > 0); Deco et al. (2017) couple it diffusively
     "sup_hopf": Case("difference", dt=0.1, params={"global_coupling": 0.1, "a": 0.2}),
+    # Deco et al. (2017)'s units (1/s, Hz, time in ms): the default study's regime; dt = 1 ms
+    # keeps the delays real (3 to 90 steps)
+    "hopf": Case("difference", dt=1.0, params={"global_coupling": 4.0, "a": -0.5, "f": 0.05}),
     "epileptor_2d": Case("difference", dt=0.05, n_steps=3000,
                          params={"global_coupling": 1.0, "Kvf": 0.5, "Ks": -0.2}),
     "epileptor_rs": Case("difference", dt=0.05, n_steps=3000,

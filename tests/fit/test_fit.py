@@ -76,6 +76,28 @@ def test_combined_uses_documented_weights():
         )
 
 
+def test_combined_with_the_mean_fc_term_is_cubnm_goodness_of_fit():
+    """All three weights 1: FC r - FCD KS - |mean FC difference|, each term computed here
+    with NumPy and SciPy from the matrices."""
+    rng = np.random.default_rng(44)
+    emp = np.corrcoef(rng.standard_normal((6, 40)))
+    sims = np.array([np.corrcoef(rng.standard_normal((6, 40)) + k * rng.standard_normal(40))
+                     for k in range(3)])
+    emp_fcd = rng.uniform(-1, 1, 400)
+    sim_fcd = rng.uniform(-1, 1, (3, 100))
+    table = fit.score(sims, emp, empirical_fcd=emp_fcd, sim_fcd=sim_fcd,
+                      weights={"fc_corr": 1.0, "fcd_ks": 1.0, "mean_fc_diff": 1.0})
+    upper = np.triu_indices(6, k=1)
+    for i in range(3):
+        r = np.corrcoef(sims[i][upper], emp[upper])[0, 1]
+        diff = abs(sims[i][upper].mean() - emp[upper].mean())
+        ks = stats.ks_2samp(sim_fcd[i], emp_fcd).statistic
+        assert diff > 0.01  # the term matters
+        assert table["combined"].iloc[i] == pytest.approx(r - ks - diff, abs=1e-12)
+    # left out by default: the studies written before the term score as they did
+    default = fit.score(sims, emp, empirical_fcd=emp_fcd, sim_fcd=sim_fcd)
+    assert np.allclose(default["combined"], default["fc_corr"] - default["fcd_ks"], atol=1e-15)
+
 def test_nan_fc_scores_nan():
     emp = _matrix([0.5, 0.1, 0.3])
     bad = _matrix([0.5, np.nan, 0.3])

@@ -19,7 +19,7 @@ METRIC_LABELS: dict[str, str] = {
     "fc_rmse": "FC RMSE (simulated vs empirical)",
     "mean_fc_diff": "|mean FC difference| (simulated vs empirical)",
     "fcd_ks": "FCD Kolmogorov-Smirnov distance",
-    "combined": "combined score (FC correlation - FCD KS distance)",
+    "combined": "combined score (FC r - FCD KS - w |mean FC diff|)",
 }
 
 

@@ -31,8 +31,10 @@ METRICS: dict[str, bool] = {
     "combined": True,
 }
 
-#: Weights of ``combined = fc_corr_weight * fc_corr - fcd_ks_weight * fcd_ks``.
-DEFAULT_WEIGHTS: dict[str, float] = {"fc_corr": 1.0, "fcd_ks": 1.0}
+#: Weights of ``combined = w_fc_corr * fc_corr - w_fcd_ks * fcd_ks - w_mean_fc_diff *
+#: mean_fc_diff``. The mean-FC term is off by default; with all three at 1 this is the
+#: goodness of fit of cuBNM (Saberi et al. 2024): the FC pattern, its dynamics and its level.
+DEFAULT_WEIGHTS: dict[str, float] = {"fc_corr": 1.0, "fcd_ks": 1.0, "mean_fc_diff": 0.0}
 
 
 def _row_sums(values: np.ndarray) -> np.ndarray:
@@ -124,7 +126,8 @@ def score(
         Simulated FCD values, one 1-D array per simulation (``[simulation, M]`` or a list).
         Give both FCD arguments or neither.
     weights
-        ``{"fc_corr": w1, "fcd_ks": w2}`` for ``combined`` (default both 1).
+        ``{"fc_corr": w1, "fcd_ks": w2, "mean_fc_diff": w3}`` for ``combined`` (default 1,
+        1 and 0).
 
     Returns
     -------
@@ -133,10 +136,10 @@ def score(
         better), ``fc_rmse`` (root mean square difference of the upper triangles; lower is
         better), ``mean_fc_diff`` (``|mean sim - mean empirical|`` of the upper triangles;
         lower is better), ``fcd_ks`` (two-sample KS statistic of the FCD values, only with
-        FCDs; lower is better) and ``combined = w1 * fc_corr - w2 * fcd_ks`` (just
-        ``w1 * fc_corr`` without FCDs; higher is better). A simulation whose FC holds a NaN
-        scores NaN everywhere; one whose FCD holds a NaN scores NaN in ``fcd_ks`` and
-        ``combined``.
+        FCDs; lower is better) and ``combined = w1 * fc_corr - w2 * fcd_ks - w3 *
+        mean_fc_diff`` (without FCDs the KS term is left out; higher is better). A
+        simulation whose FC holds a NaN scores NaN everywhere; one whose FCD holds a NaN
+        scores NaN in ``fcd_ks`` and ``combined``.
 
     Examples
     --------
@@ -175,6 +178,8 @@ def score(
     for key in ("fc_rmse", "mean_fc_diff"):
         table[key] = np.where(valid, table[key], np.nan)
     combined = weight["fc_corr"] * table["fc_corr"]
+    if weight["mean_fc_diff"]:
+        combined = combined - weight["mean_fc_diff"] * table["mean_fc_diff"]
 
     if (empirical_fcd is None) != (sim_fcd is None):
         raise InputError("give both empirical_fcd and sim_fcd, or neither", field="sim_fcd")

@@ -25,8 +25,8 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check ``fit:`` settings and fill in defaults.
 
     Keys: ``metric`` (one of :data:`~brainsweep.fit.metrics.METRICS`, the one that picks the
-    best fit), ``weights`` (``{fc_corr, fcd_ks}``, finite numbers >= 0, for
-    ``combined = fc_corr_weight * fc_corr - fcd_ks_weight * fcd_ks``) and ``degenerate``
+    best fit), ``weights`` (``{fc_corr, fcd_ks, mean_fc_diff}``, finite numbers >= 0, for
+    ``combined``, see :data:`~brainsweep.fit.metrics.DEFAULT_WEIGHTS`) and ``degenerate``
     (the thresholds of :func:`brainsweep.fit.degenerate.degenerate_reasons`, each a finite
     number >= 0 or null; keys left out take the schema's defaults) and ``units``
     (``{parameter: unit}`` of the swept parameters, for the tables' sidecars).
@@ -45,7 +45,8 @@ def validate_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
         raise InputError(f"expected one of {list(METRICS)}, got {metric!r}", field="fit.metric")
     weights = settings.get("weights") or {}
     if not isinstance(weights, Mapping):
-        raise InputError(f"expected {{fc_corr, fcd_ks}}, got {weights!r}", field="fit.weights")
+        raise InputError(f"expected {{fc_corr, fcd_ks, mean_fc_diff}}, got {weights!r}",
+                         field="fit.weights")
     refuse_unknown_keys(weights, DEFAULT_WEIGHTS, field="fit.weights", what="weight")
     merged = {**DEFAULT_WEIGHTS, **weights}
     for key, value in merged.items():
