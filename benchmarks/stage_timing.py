@@ -5,11 +5,12 @@ Usage (repository root)::
     python benchmarks/stage_timing.py [--targets cuda numba] [--duration 60]
         [--work /tmp/stage-timing] [--json FILE]
 
-The study is the default one (``config/config.yaml``: MontbrioPazoRoxin on the HCP AAL2-80
-group connectome, 8 x 8 global coupling x speed sweep, stochastic Heun at 0.144 ms, BOLD in
-the kernel, fit to the group FC), with the 64 simulations in one shard (so that a GPU gets
-them together), ``--duration`` seconds of BOLD kept after the 10 s transient, and an FCD
-window of 30 s (2 s steps) that fits that duration. Every stage is run as the workflow runs
+The study is ``benchmarks/stage_timing.yaml``, the default one until 2026-12-03
+(MontbrioPazoRoxin on the HCP AAL2-80 group connectome, 8 x 8 global coupling x speed sweep,
+stochastic Heun at 0.144 ms, BOLD in the kernel, fit to the group FC), with the 64
+simulations in one shard (so that a GPU gets them together), ``--duration`` seconds of BOLD
+kept after the 10 s transient, and an FCD window of 30 s (2 s steps) that fits that duration.
+Every stage is run as the workflow runs
 it, ``brainsweep <stage> --settings <study file> ...`` in its own process, and timed from the
 outside (process start, imports and writing included): connectome and empirical once, then
 for each target simulate, bold (FC and FCD) and fit. Numba runs with one thread per core of
@@ -33,10 +34,11 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+STUDY = Path(__file__).with_name("stage_timing.yaml")  # the MPR study (default until 2026-12-03)
 
 
 def study_file(work: Path, target: str, duration: float, points: int) -> Path:
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config = yaml.safe_load(STUDY.read_text())
     for name, axis in config["sweep"].items():  # the default grid, or fewer points per axis
         config["sweep"][name] = {"linspace": [*axis["linspace"][:2], int(points)]}
     config["study"] = f"stage-timing-{target}"
