@@ -102,7 +102,7 @@ def knobs(target: str, values: dict):
     """Set the GPU target class's tuning attributes for the duration of a block."""
     from brainsweep.registry import get_target
 
-    cls = get_target(target)
+    cls = type(get_target(target))  # get_target gives a new instance: set the class
     saved = {name: getattr(cls, name) for name in values}
     for name, value in values.items():
         setattr(cls, name, value)

@@ -95,7 +95,7 @@ def run_case(n_sims: int, n_steps: int, mapping: str | None, overrides: dict,
     opts = options(**overrides)
     model = opts.pop("model")
     initial = np.broadcast_to(np.array([0.01, -2.0])[:, None], (2, conn.weights.shape[0]))
-    cls = get_target(opts["target"])
+    cls = type(get_target(opts["target"]))  # get_target gives a new instance each call
     saved = cls.mapping
     cls.mapping = mapping
     try:

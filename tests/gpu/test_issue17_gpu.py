@@ -87,7 +87,7 @@ def _sweep(hcp, target, device, *, mapping, geometry=None, n_sims=3, **overrides
                            "speed": np.where(np.arange(n_sims) % 2, 6.0, 3.0),
                            "eta": np.linspace(-5.0, -4.8, n_sims)})
     options.update(overrides)
-    cls = get_target(target)
+    cls = type(get_target(target))  # get_target gives a new instance: set the class
     saved = cls.mapping, cls.split_geometry
     cls.mapping, cls.split_geometry = mapping, geometry
     try:
