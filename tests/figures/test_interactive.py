@@ -179,3 +179,55 @@ def test_page_in_a_browser_draws_clicks_and_holds(tmp_path):
             "fc_rmse"].min().unstack("a")
         np.testing.assert_allclose(landscape_z(browser), lowest.to_numpy(), equal_nan=True)
         assert console_errors(browser) == []
+
+
+def point_table() -> tuple[pd.DataFrame, dict[int, np.ndarray], np.ndarray]:
+    """The default study's shape: one swept parameter, one row per point with the fit's
+    summaries (realisation counts, mean FC, spreads), which vary but are not parameters;
+    the highest-scoring point (G 3) is degenerate."""
+    rng = np.random.default_rng(5)
+    g = np.array([1.0, 2.0, 3.0, 4.0])
+    table = pd.DataFrame({"sim_index": [0, 4, 8, 12], "global_coupling": g, "speed": 3.0,
+                          "diverged": False, "degenerate": [False, False, True, False],
+                          "point": [0, 1, 2, 3], "realisations": 4, "seed": 42,
+                          "n_diverged": 0, "n_degenerate": [0, 1, 3, 0],
+                          "fc_corr": [0.2, 0.5, 0.6, 0.4], "combined": [0.1, 0.3, 0.35, 0.2],
+                          "mean_fc": [0.2, 0.4, 0.6, 0.7], "bold_std": [1e-4, 2e-4, 3e-4, 4e-4],
+                          "global_step": [1.0, 1.1, 0.9, 1.2],
+                          "std_fc_corr": [0.01, 0.02, 0.03, 0.04],
+                          "std_combined": [0.02, 0.01, 0.03, 0.05]})
+    fcs = {}
+    for index in table["sim_index"]:
+        noise = rng.uniform(-1, 1, (6, 6))
+        matrix = np.clip((noise + noise.T) / 2, -1, 1)
+        np.fill_diagonal(matrix, 1.0)
+        fcs[int(index)] = matrix
+    return table, fcs, np.corrcoef(rng.standard_normal((6, 50)))
+
+
+def test_the_fits_summaries_are_not_swept_parameters():
+    table, fcs, emp = point_table()
+    roles = landscape_data(table, fcs, emp, labels=LABELS, metric="combined",
+                           study="s")["roles"]
+    assert roles["swept"] == ["global_coupling"]
+    assert {"point", "n_degenerate", "mean_fc", "bold_std", "global_step", "std_fc_corr",
+            "std_combined"} <= set(roles["other"])
+
+
+def test_the_best_cell_of_the_page_is_never_degenerate(tmp_path):
+    table, fcs, emp = point_table()
+    data = landscape_data(table, fcs, emp, labels=LABELS, metric="combined", study="s")
+    page = write_landscape(data, tmp_path / "landscape.html")
+    with chromium(1300, 1000) as browser:
+        browser.get(page.as_uri())
+        wait_for(browser, "document.body.dataset.ready === 'true'")
+        assert console_errors(browser) == []
+        marks = {name: (x, y) for name, x, y in browser.execute_script(
+            "return document.getElementById('landscape').data.slice(1)"
+            ".map(t => [t.name, t.x, t.y]);")}
+        # G 3 scores highest but is degenerate: marked so, and the star is on G 2
+        assert marks["degenerate"][0] == ["3"]
+        assert marks["best cell (degenerate ones excluded)"][0] == ["2"]
+        # and the FC panel opens on it
+        assert browser.execute_script(
+            "return document.getElementById('fc').dataset.simIndex;") == "4"

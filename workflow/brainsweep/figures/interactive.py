@@ -9,8 +9,10 @@ clicking it shows its parameters, every metric and per-subject score, and its si
 beside the empirical FC. Nothing is fetched from the network: it opens offline, from the
 Snakemake report or on its own.
 
-The scores table is read generically: every column that is not the index, a flag or a score
-and takes more than one value is a swept parameter; metric columns are those of
+The scores table is read generically: every column that is not the index, a flag, a score
+or one of the fit's per-point summaries (:data:`SUMMARIES`: the realisations' counts, the
+averaged dynamics columns such as ``mean_fc``, every spread ``std_<name>``) and takes more
+than one value is a swept parameter; metric columns are those of
 :data:`brainsweep.fit.METRICS` present plus the per-subject ``fc_corr_<id>``; boolean columns
 other than ``diverged`` (``degenerate``, say) are flags shown on hover and, for
 ``degenerate``, marked on the landscape.
@@ -31,10 +33,17 @@ from brainsweep.bold.connectivity import upper_triangle
 from brainsweep.errors import InputError
 from brainsweep.figures.labels import axis_label, metric_label, unit_of
 from brainsweep.fit.metrics import METRICS
+from brainsweep.fit.points import AVERAGED
 from brainsweep.io import atomic_path
 from brainsweep.regions import hemisphere, hemisphere_order
 
-__all__ = ["MAX_STORED_VALUES", "landscape_data", "write_landscape"]
+__all__ = ["MAX_STORED_VALUES", "SUMMARIES", "landscape_data", "write_landscape"]
+
+#: Columns of the fit's tables that describe a point's simulations rather than place it on the
+#: grid (brainsweep.fit.points): they vary from point to point but are never swept; neither
+#: is any ``std_<name>`` spread.
+SUMMARIES = frozenset({"point", "realisation", "realisations", "n_diverged", "n_degenerate",
+                       *AVERAGED})
 
 # FC values the page stores at most (about 6 bytes each as JSON): beyond, only the best
 # simulations by the chosen metric keep their FC, and the page says so when another is clicked
@@ -56,7 +65,10 @@ def _columns(table: pd.DataFrame) -> dict[str, list[str]]:
              and name != "sim_index" and _is_flag(table[name])]
     rest = [name for name in table.columns
             if name not in ("sim_index", *metrics, *subjects, *flags)]
-    numeric = [name for name in rest if pd.api.types.is_numeric_dtype(table[name])]
+    summaries = {name for name in rest
+                 if name in SUMMARIES or str(name).startswith("std_")}
+    numeric = [name for name in rest if pd.api.types.is_numeric_dtype(table[name])
+               and name not in summaries]
     swept = [name for name in numeric if table[name].nunique(dropna=True) > 1]
     other = [name for name in rest if name not in swept]
     return {"swept": swept, "metrics": metrics, "subjects": subjects, "flags": flags,

@@ -149,7 +149,11 @@
         if (r !== null && degenerate && degenerate[r]) {
           marks.degenerate[0].push(xl[j]); marks.degenerate[1].push(yl[i]);
         }
-        if (v !== null && (best === null || (higher ? v > best[0] : v < best[0]))) best = [v, i, j];
+        // as in the fit: a degenerate cell never wins
+        const flagged = r !== null && degenerate && degenerate[r];
+        if (v !== null && !flagged && (best === null || (higher ? v > best[0] : v < best[0]))) {
+          best = [v, i, j];
+        }
       });
     });
     if (best) { marks.best[0].push(xl[best[2]]); marks.best[1].push(yl[best[1]]); }
@@ -159,7 +163,7 @@
       best: { symbol: "star", size: 16, color: "white", line: { color: "black", width: 1 } },
     };
     const names = { diverged: "every simulation diverged", degenerate: "degenerate",
-      best: "best cell" };
+      best: "best cell (degenerate ones excluded)" };
     Object.keys(marks).forEach(function (kind) {
       if (marks[kind][0].length === 0) return;
       traces.push({ type: "scatter", mode: "markers", x: marks[kind][0], y: marks[kind][1],
@@ -264,12 +268,14 @@
   buildControls();
   draw();
   document.getElementById("landscape").on("plotly_click", onClick);
-  // open on the best simulation by the study's metric
+  // open on the best simulation by the study's metric, a degenerate one never (as the fit)
   const c = state.cells;
   let start = null;
   c.z.forEach(function (row, i) {
     row.forEach(function (v, j) {
       if (v === null) return;
+      const r = c.who[i][j];
+      if (r !== null && degenerate && degenerate[r]) return;
       if (start === null || (D.higher_is_better[state.metric] ? v > c.z[start[0]][start[1]] : v < c.z[start[0]][start[1]])) start = [i, j];
     });
   });
