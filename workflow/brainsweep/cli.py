@@ -91,7 +91,8 @@ def _cmd_stage(args) -> None:
 
 def tvb_class(model) -> str:
     """The TVB class a shipped model file reproduces, from its ``"TVB: tvb.simulator..."``
-    reference (every shipped file has one, and its last component is the model's name)."""
+    reference (every shipped file has one, and its last component is the model's name);
+    ``"TVB: none (...)"`` for a model TVB does not ship (e.g. SupHopf in other units)."""
     for ref in model.references:
         if ref.startswith("TVB: "):
             return ref.removeprefix("TVB: ")
