@@ -37,32 +37,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-HCP = ROOT / "resources" / "hcp-aal2" / "subjects" / "101309" / "structural"
 SIZES = (16, 64, 256, 1024, 8192)
 
 
-def hcp80():
-    """HCP subject 101309's 80 cortical AAL2 regions, weights / max, zero diagonal."""
-    from types import SimpleNamespace
-
-    import scipy.io
-
-    from brainsweep.regions import select_regions
-
-    keep = select_regions(94, preset="aal2-cortical")
-    weights = scipy.io.loadmat(HCP / "DTI_CM.mat")["sc"][np.ix_(keep, keep)].astype(float)
-    lengths = scipy.io.loadmat(HCP / "DTI_LEN.mat")["len"][np.ix_(keep, keep)].astype(float)
-    np.fill_diagonal(weights, 0.0)
-    return SimpleNamespace(weights=weights / weights.max(), lengths=lengths)
-
-
-def grid(n_sims: int) -> dict[str, np.ndarray]:
-    """Global coupling 16.5-20 x speed 2-16 m/s (8 speeds from P = 64 on)."""
-    speeds = 8 if n_sims >= 64 else 1
-    couplings, speed = np.meshgrid(np.linspace(16.5, 20.0, n_sims // speeds),
-                                   np.linspace(2.0, 16.0, speeds), indexing="ij")
-    return {"global_coupling": couplings.ravel(), "speed": speed.ravel()}
-
+# the same network and grid as the kernel-variant benchmark beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_variants import hcp80  # noqa: E402
+from kernel_variants import mpr_grid as grid  # noqa: E402
 
 TARGET = "cuda"
 

@@ -22,6 +22,17 @@ LABELS = ["X_L", "X_R", "Y_L", "Y_R", "Z_L", "Z_R"]
 HEMISPHERE_ORDER = [0, 2, 4, 1, 3, 5]
 
 
+def random_fcs(rng, indices) -> dict[int, np.ndarray]:
+    """A symmetric random 6 x 6 "FC" with unit diagonal per simulation index."""
+    fcs = {}
+    for index in indices:
+        noise = rng.uniform(-1, 1, (6, 6))
+        matrix = np.clip((noise + noise.T) / 2, -1, 1)
+        np.fill_diagonal(matrix, 1.0)
+        fcs[int(index)] = matrix
+    return fcs
+
+
 def sweep() -> tuple[pd.DataFrame, dict[int, np.ndarray], np.ndarray]:
     """A 3 x 2 x 2 sweep over a, b, c with a seed column, flags and per-subject scores; the
     cell a=0.3, b=2 diverged entirely, simulation 4 is degenerate."""
@@ -37,12 +48,7 @@ def sweep() -> tuple[pd.DataFrame, dict[int, np.ndarray], np.ndarray]:
     table.loc[table["diverged"], ["fc_corr", "fc_rmse"]] = np.nan
     table["fc_corr_s1"] = (table["fc_corr"] - 0.05).round(6)
     table["fc_corr_s2"] = (table["fc_corr"] + 0.05).round(6)
-    fcs = {}
-    for index in table["sim_index"]:
-        noise = rng.uniform(-1, 1, (6, 6))
-        matrix = np.clip((noise + noise.T) / 2, -1, 1)
-        np.fill_diagonal(matrix, 1.0)
-        fcs[int(index)] = matrix
+    fcs = random_fcs(rng, table["sim_index"])
     emp = np.corrcoef(rng.standard_normal((6, 50)))
     return table, fcs, emp
 
@@ -196,12 +202,7 @@ def point_table() -> tuple[pd.DataFrame, dict[int, np.ndarray], np.ndarray]:
                           "global_step": [1.0, 1.1, 0.9, 1.2],
                           "std_fc_corr": [0.01, 0.02, 0.03, 0.04],
                           "std_combined": [0.02, 0.01, 0.03, 0.05]})
-    fcs = {}
-    for index in table["sim_index"]:
-        noise = rng.uniform(-1, 1, (6, 6))
-        matrix = np.clip((noise + noise.T) / 2, -1, 1)
-        np.fill_diagonal(matrix, 1.0)
-        fcs[int(index)] = matrix
+    fcs = random_fcs(rng, table["sim_index"])
     return table, fcs, np.corrcoef(rng.standard_normal((6, 50)))
 
 
