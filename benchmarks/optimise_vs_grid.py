@@ -94,6 +94,24 @@ def main() -> None:
                              "subjects": "group", "seed": seed}}
 
     rows = []
+
+    def dump(rows: list[dict]) -> None:
+        """Write what is measured so far (after every method run: a killed run keeps it)."""
+        for row in rows:
+            row["gap_to_grid"] = rows[0]["best"] - row["best"]
+        record = {"machine": {"cpu": platform.processor() or platform.machine(),
+                              "cores": os.cpu_count(),
+                              "numba_threads": os.environ.get("NUMBA_NUM_THREADS")},
+                  "problem": {"name": args.problem, "study": problem["study"], "box": BOX,
+                              "objective": objective, "seeds": args.seeds,
+                              "validate": args.validate,
+                              "target": study["simulation"].get("target"),
+                              "regions": int(conn["weights"].shape[0]),
+                              "duration_s": float(study["simulation"]["duration_s"])},
+                  "rows": rows}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(record, indent=1))
+        print(f"[benchmark] {rows[-1]}", flush=True)
     # the grid: every point one simulation, all in one batch, scored like the optimisers
     parsed = Settings.from_mapping(settings("cmaes", 0))
     data, conn = read_empirical(empirical), load_npz(connectome)
@@ -117,6 +135,7 @@ def main() -> None:
     rows.append({"method": f"grid {args.grid} x {args.grid}", "seed": None,
                  "simulations": len(repeated), "wall_s": wall, "best": grid_best,
                  **{name: float(mesh[best, k]) for k, name in enumerate(BOX)}})
+    dump(rows)
     for method in ("cmaes", "tpe"):
         for seed in range(args.repeats):
             out = work / method / str(seed) / "jobs" / "job-0.csv"
@@ -130,22 +149,10 @@ def main() -> None:
                          "simulations": len(history) * args.seeds,
                          "wall_s": wall, "best": float(top["objective"]),
                          **{name: float(top[name]) for name in BOX}})
-    for row in rows:
-        row["gap_to_grid"] = grid_best - row["best"]
+            dump(rows)
     if args.validate:
         validate(rows, args.validate, list(BOX), parsed, target, objective)
-    record = {"machine": {"cpu": platform.processor() or platform.machine(),
-                          "cores": os.cpu_count(),
-                          "numba_threads": os.environ.get("NUMBA_NUM_THREADS")},
-              "problem": {"name": args.problem, "study": problem["study"], "box": BOX,
-                          "objective": objective, "seeds": args.seeds,
-                          "validate": args.validate,
-                          "target": study["simulation"].get("target"),
-                          "regions": int(conn["weights"].shape[0]),
-                          "duration_s": float(study["simulation"]["duration_s"])},
-              "rows": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=1))
+    dump(rows)
     extra = ["validated", "validated gap"] if args.validate else []
     print("| method | seed | simulations | wall (s) | best objective | gap to grid | "
           + " | ".join(extra + list(BOX)) + " |")
