@@ -23,45 +23,79 @@ __all__ = ["active_coupling_terms", "vanishing_parameters", "zero_coupling_terms
 _ALL = None  # "every parameter": an expression that does not read the term at all
 
 
-def _zero_when(node: ir.Expr, parameters: set[str]) -> set[str]:
-    """Parameters whose zero makes ``node`` exactly zero (a product's factors, a sign)."""
-    match node:
-        case ir.Sym(name=name) if name in parameters:
-            return {name}
-        case ir.Unary(operand=operand):
-            return _zero_when(operand, parameters)
-        case ir.BinOp(op="*", left=left, right=right):
-            return _zero_when(left, parameters) | _zero_when(right, parameters)
-        case ir.BinOp(op="/", left=left):
-            return _zero_when(left, parameters)
-    return set()
+class _Analysis:
+    """The walks of one (model, term) question, memoised by node.
 
+    The auxiliaries are written out by substitution, which shares their subtrees: a large
+    model's expressions are small as graphs but very large as trees (epileptor_codim3's
+    took two minutes to walk as trees). Every result is therefore kept per node object
+    (by ``id``, the node held alongside so the id stays its own while the analysis lives),
+    and each shared subtree is looked at once.
+    """
 
-def _vanishing(node: ir.Expr, term: str, parameters: set[str]):
-    """Parameters whose zero makes ``node`` independent of ``term`` (None: it never reads
-    it). A product with a factor that is zero without the term is zero whatever the term;
-    any other node is independent when every child that reads the term is."""
-    if term not in ir.symbols(node):
-        return _ALL
-    if isinstance(node, ir.Sym):
-        return set()
-    children = _children(node)
-    if isinstance(node, ir.BinOp) and node.op == "*":
-        zero = set()
+    def __init__(self, term: str, parameters: set[str]):
+        self.term, self.parameters = term, parameters
+        self._reads: dict[int, tuple[ir.Expr, bool]] = {}
+        self._zero: dict[int, tuple[ir.Expr, frozenset[str]]] = {}
+        self._vanish: dict[int, tuple[ir.Expr, object]] = {}
+
+    def reads(self, node: ir.Expr) -> bool:
+        """Whether ``node`` reads the term."""
+        hit = self._reads.get(id(node))
+        if hit is None:
+            value = (node.name == self.term if isinstance(node, ir.Sym)
+                     else any(self.reads(c) for c in _children(node)))
+            hit = self._reads[id(node)] = (node, value)
+        return hit[1]
+
+    def zero_when(self, node: ir.Expr) -> frozenset[str]:
+        """Parameters whose zero makes ``node`` exactly zero (a product's factors, a sign)."""
+        hit = self._zero.get(id(node))
+        if hit is None:
+            match node:
+                case ir.Sym(name=name) if name in self.parameters:
+                    value = frozenset({name})
+                case ir.Unary(operand=operand):
+                    value = self.zero_when(operand)
+                case ir.BinOp(op="*", left=left, right=right):
+                    value = self.zero_when(left) | self.zero_when(right)
+                case ir.BinOp(op="/", left=left):
+                    value = self.zero_when(left)
+                case _:
+                    value = frozenset()
+            hit = self._zero[id(node)] = (node, value)
+        return hit[1]
+
+    def vanishing(self, node: ir.Expr):
+        """Parameters whose zero makes ``node`` independent of the term (_ALL: it never
+        reads it). A product with a factor that is zero without the term is zero whatever
+        the term; any other node is independent when every child that reads the term is."""
+        hit = self._vanish.get(id(node))
+        if hit is None:
+            hit = self._vanish[id(node)] = (node, self._vanishing(node))
+        return hit[1]
+
+    def _vanishing(self, node: ir.Expr):
+        if not self.reads(node):
+            return _ALL
+        if isinstance(node, ir.Sym):
+            return frozenset()
+        children = _children(node)
+        if isinstance(node, ir.BinOp) and node.op == "*":
+            zero = frozenset()
+            for child in children:
+                if not self.reads(child):
+                    zero |= self.zero_when(child)
+            if zero:
+                inner = [self.vanishing(c) for c in children if self.reads(c)]
+                return zero | frozenset.intersection(
+                    *(frozenset(self.parameters) if v is _ALL else v for v in inner))
+        found = frozenset(self.parameters)
         for child in children:
-            if term not in ir.symbols(child):
-                zero |= _zero_when(child, parameters)
-        if zero:
-            inner = [_vanishing(c, term, parameters) for c in children
-                     if term in ir.symbols(c)]
-            return zero | set.intersection(*(set(parameters) if v is _ALL else v
-                                             for v in inner))
-    found = set(parameters)
-    for child in children:
-        vanish = _vanishing(child, term, parameters)
-        if vanish is not _ALL:
-            found &= vanish
-    return found
+            vanish = self.vanishing(child)
+            if vanish is not _ALL:
+                found &= vanish
+        return found
 
 
 def _children(node: ir.Expr) -> list[ir.Expr]:
@@ -98,9 +132,10 @@ def vanishing_parameters(model, term: str) -> set[str]:
     ['cv']
     """
     parameters = set(model.parameter_names)
+    analysis = _Analysis(term, parameters)
     found = set(parameters)
     for expr in _expressions(model):
-        vanish = _vanishing(expr, term, parameters)
+        vanish = analysis.vanishing(expr)
         if vanish is not _ALL:
             found &= vanish
     return found
