@@ -33,6 +33,13 @@ BAD = {
     "fcd_ks without FCD": ({"objective": {"fcd_ks": 1.0}}, "optimise.objective.fcd_ks",
                            "bold.fcd is null"),
     "unknown key": ({"budjet": 10}, "optimise.budjet", "unknown key"),
+    "validation above the budget": ({"budget": 8, "validate": {"top": 9, "seeds": 4}},
+                                    "optimise.validate.top", "budget of 8"),
+    "validation without seeds": ({"validate": {"top": 2}}, "optimise.validate.seeds",
+                                 "missing key"),
+    "validation with zero seeds": ({"validate": {"top": 2, "seeds": 0}},
+                                   "optimise.validate.seeds", "integer >= 1"),
+    "validation not a mapping": ({"validate": 3}, "optimise.validate", "expected null"),
 }
 
 

@@ -72,6 +72,26 @@ def _parameter(name: str, spec: Any) -> dict[str, Any]:
     return {"low": low, "high": high, "log": log}
 
 
+def _validation(section: Any, budget: int) -> dict[str, int] | None:
+    """``validate: {top, seeds}`` (or null): the re-simulation of each search's best."""
+    if section is None:
+        return None
+    if not isinstance(section, Mapping):
+        raise InputError(f"expected null or {{top, seeds}}, got {section!r}",
+                         field="optimise.validate")
+    unknown = sorted(set(section) - {"top", "seeds"})
+    missing = sorted({"top", "seeds"} - set(section))
+    if unknown or missing:
+        key = (unknown or missing)[0]
+        raise InputError(f"{'unknown' if unknown else 'missing'} key {key!r}; expected "
+                         "{top, seeds}", field=f"optimise.validate.{key}")
+    top = _positive_int(section["top"], "validate.top")
+    if top > budget:
+        raise InputError(f"cannot re-simulate the top {top} of a budget of {budget} "
+                         "candidates", field="optimise.validate.top")
+    return {"top": top, "seeds": _positive_int(section["seeds"], "validate.seeds")}
+
+
 def validate_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check ``optimise:`` and fill in the schema's defaults.
 
@@ -80,7 +100,7 @@ def validate_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
     InputError
         An unknown key or a bad value, naming ``optimise.<key>``: no free parameters, bounds
         not ``low < high``, a budget below one, a population larger than the budget, an
-        objective naming an unknown metric.
+        objective naming an unknown metric, a validation of more candidates than the budget.
     """
     if not isinstance(section, Mapping):
         raise InputError(f"expected a mapping, got {section!r}", field="optimise")
@@ -111,6 +131,7 @@ def validate_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
         raise InputError("CMA-ES needs a population of at least 2", field="optimise.population")
     out["restarts"] = _positive_int(out["restarts"], "restarts")
     out["seeds"] = _positive_int(out["seeds"], "seeds")
+    out["validate"] = _validation(out["validate"], budget)
     out["jobs"] = _positive_int(out["jobs"], "jobs")
     out["seed"] = _positive_int(out["seed"], "seed", minimum=0)
     sigma = _number(out["sigma0"], "sigma0")

@@ -202,6 +202,10 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
     population, seeds, restarts = opt["population"], opt["seeds"], opt["restarts"]
     generations = opt["generations"]
     last_index = ((len(cohort) * restarts * generations) * population) * seeds
+    validation = opt["validate"]
+    if validation:
+        # the re-simulations' noise keys follow every search's (validation_indices)
+        last_index += len(cohort) * restarts * validation["top"] * validation["seeds"]
     if last_index >= 2**32:
         raise InputError(f"{last_index} simulations exceed the 2**32 noise keys",
                          field="optimise.budget")
@@ -280,7 +284,25 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
              f"{state['timings'][-1]['wall_s']:.1f} s, best objective this generation "
              f"{best:.4f}")
 
+    if validation and not state.get("validated"):
+        started = time.perf_counter()
+        rows, timings, n_sims = _validate(parsed, state["history"], cohort, searches, local,
+                                          subjects, names, source, generations=generations,
+                                          first_key=((len(cohort) * restarts * generations)
+                                                     * population) * seeds)
+        state["history"].extend(rows)
+        state["validated"] = True
+        state["timings"].append({"generation": "validate", "simulations": n_sims,
+                                 "wall_s": round(time.perf_counter() - started, 3),
+                                 **{k: round(v, 3) for k, v in timings.items()}})
+        _save_state(paths["checkpoint"], state)
+        _log(f"validation: the top {validation['top']} of each search re-simulated with "
+             f"{validation['seeds']} fresh seeds ({n_sims} simulations)")
+
     history = pd.DataFrame(state["history"])
+    if validation:
+        history["phase"] = history["phase"].fillna("search") if "phase" in history \
+            else "search"
     record = provenance(inputs={"connectome": connectome, "empirical": empirical},
                         config=parsed.as_dict(), stage="optimise", job=int(job),
                         subjects=[s.ident for s in subjects], method=opt["method"],
@@ -292,6 +314,62 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
         history.to_csv(tmp, index=False)
     write_sidecar(path, record)
     return path
+
+
+def _validate(parsed: Settings, history: list[dict], cohort, searches, local, subjects,
+              names, source, *, generations: int, first_key: int):
+    """Each search's top candidates simulated again with fresh noise, in one batch.
+
+    The best of many candidates scored with a few noise realisations is biased upwards
+    (it is partly the luck of the draw); re-simulating the top few with ``validate.seeds``
+    realisations no search saw gives an unbiased score to choose by. The rows carry
+    ``phase: validate``, ``generation`` one past the last, ``candidate`` the rank (0 best)
+    and the searched candidate's own score in ``search_objective``.
+    """
+    opt = parsed.optimise
+    top, seeds = opt["validate"]["top"], opt["validate"]["seeds"]
+    restarts = opt["restarts"]
+    owners, params, indices, keys = [], [], [], []
+    for key in sorted(searches):
+        position, restart = key
+        ident = cohort[position]["ident"]
+        mine = [r for r in history if r["subject"] == ident and r["restart"] == restart
+                and np.isfinite(r["objective"])]
+        # the highest scores first; ties keep the search's order (stable sort)
+        ranked = sorted(mine, key=lambda r: -r["objective"])[:top]
+        for rank, row in enumerate(ranked):
+            first = first_key + ((position * restarts + restart) * top + rank) * seeds
+            values = [row[name] for name in names]
+            for k in range(seeds):
+                owners.append(local[position])
+                params.append(values)
+                indices.append(first + k)
+            keys.append((key, rank, row, first))
+    if not keys:
+        return [], {}, 0
+    batch = Batch(subjects=owners, params=np.array(params, dtype=np.float64),
+                  sim_index=np.array(indices, dtype=np.int64))
+    table, timings = run_batch(parsed.simulate, names, batch, subjects,
+                               bold_options=parsed.bold, weights=opt["objective"],
+                               kernel_source=source, structural=opt["structural"])
+    rows = []
+    for n, (key, rank, searched, first) in enumerate(keys):
+        replicas = table.iloc[n * seeds:(n + 1) * seeds]
+        value = float(replicas["objective"].mean()) if replicas["objective"].notna().all() \
+            else float("nan")
+        row = {"subject": searched["subject"], "restart": key[1], "generation": generations,
+               "candidate": rank, **{name: float(searched[name]) for name in names},
+               "noise_seed": parsed.simulate.simulation.seed, "sim_index": first,
+               "seeds": seeds, "objective": value,
+               "n_diverged": int(replicas["diverged"].sum()), "phase": "validate",
+               "search_objective": float(searched["objective"]),
+               "objective_se": float(replicas["objective"].std(ddof=1) / np.sqrt(seeds))
+               if seeds > 1 else float("nan")}
+        for metric in METRIC_COLUMNS:
+            if metric in replicas:
+                row[metric] = float(replicas[metric].mean())
+        rows.append(row)
+    return rows, timings, len(indices)
 
 
 def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Path:

@@ -45,13 +45,23 @@ def read_history(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
 def best_per_subject(history: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     """One row per subject: the best candidate over all restarts (its parameters, objective
     and metrics), with the mean and standard deviation over restarts of each restart's best
-    parameters and objective, and the simulations spent."""
+    parameters and objective, and the simulations spent. With validation rows (``phase``)
+    the best and each restart's best are those of the validation: ``objective`` is then the
+    re-simulated score, ``search_objective`` the search's own and ``objective_se`` the
+    validation's standard error."""
     rows = []
     for subject, frame in history.groupby("subject", sort=False):
         scored = frame[frame["objective"].notna()]
         row: dict[str, Any] = {"subject": subject,
                                "simulations": int((frame["seeds"]).sum())
                                if "seeds" in frame else len(frame)}
+        if "phase" in frame:
+            # with a validation, the best is chosen by the re-simulated (unbiased) scores
+            # of each search's top candidates, not by the searches' own best draws
+            validated = scored[scored["phase"] == "validate"]
+            row["selected_by"] = "validation" if len(validated) else "search"
+            if len(validated):
+                scored = validated
         if scored.empty:
             rows.append({**row, "objective": np.nan})
             continue
@@ -59,6 +69,9 @@ def best_per_subject(history: pd.DataFrame, names: Sequence[str]) -> pd.DataFram
         row.update({"restart": int(best["restart"]), "generation": int(best["generation"]),
                     **{name: float(best[name]) for name in names},
                     "objective": float(best["objective"])})
+        for column in ("search_objective", "objective_se"):
+            if column in best and pd.notna(best[column]):
+                row[column] = float(best[column])
         for metric in ("fc_corr", "fc_rmse", "mean_fc_diff", "fcd_ks"):
             if metric in best:
                 row[metric] = float(best[metric])
@@ -73,6 +86,8 @@ def best_per_subject(history: pd.DataFrame, names: Sequence[str]) -> pd.DataFram
 
 
 def _best_so_far(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    if "phase" in frame:  # the validation re-simulates; it searches nothing
+        frame = frame[frame["phase"] != "validate"]
     frame = frame.sort_values(["generation", "candidate"])
     spent = np.cumsum(frame["seeds"].to_numpy() if "seeds" in frame else np.ones(len(frame)))
     values = frame["objective"].to_numpy(np.float64)
