@@ -16,13 +16,17 @@ seed. With ``--validate K`` every method's best point (the grid's too) is simula
 with K noise realisations none of the searches saw, all in one batch: a best score is the
 maximum over many noisy candidates and so biased upwards (the more candidates, the more),
 while the validated score is an unbiased estimate of the objective at the chosen point.
-Prints a Markdown table and writes JSON.
+``--select TOP SEEDS`` makes the optimisers
+choose their best that way themselves (``optimise.validate``), within their budget of
+simulations. Prints a Markdown table and writes JSON.
 
     python benchmarks/optimise_vs_grid.py --grid 20 --budget 40 --population 8 --repeats 3
     python benchmarks/optimise_vs_grid.py --problem default --grid 16 --budget 24 \
         --population 8 --seeds 2 --target cuda
     python benchmarks/optimise_vs_grid.py --problem default --grid 32 --budget 100 \
-        --population 8 --seeds 4 --validate 32 --target cuda
+        --population 10 --seeds 4 --validate 64 --target cuda
+    python benchmarks/optimise_vs_grid.py --problem default --grid 32 --budget 80 \
+        --population 10 --seeds 4 --select 5 16 --validate 64 --target cuda
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ def main() -> None:
                         help="noise realisations per grid point and per candidate")
     parser.add_argument("--validate", type=int, default=0,
                         help="fresh noise realisations for each method's best point")
+    parser.add_argument("--select", type=int, nargs=2, metavar=("TOP", "SEEDS"),
+                        help="the optimisers' optimise.validate: re-simulate their TOP "
+                             "best with SEEDS fresh seeds and choose by that (counted in "
+                             "their simulations)")
     parser.add_argument("--target", default=None, help="override simulation.target")
     parser.add_argument("--out", default="results/benchmarks/optimise_vs_grid.json")
     args = parser.parse_args()
@@ -91,7 +99,9 @@ def main() -> None:
                 "optimise": {"method": method, "parameters": BOX, "budget": args.budget,
                              "population": args.population, "restarts": 1,
                              "seeds": args.seeds, "objective": objective,
-                             "subjects": "group", "seed": seed}}
+                             "subjects": "group", "seed": seed,
+                             "validate": {"top": args.select[0], "seeds": args.select[1]}
+                             if args.select else None}}
 
     rows = []
 
@@ -143,10 +153,13 @@ def main() -> None:
             run_job(settings(method, seed), connectome, empirical, 0, out)
             wall = time.perf_counter() - started
             history = pd.read_csv(out)
+            spent = int(history["seeds"].sum())
+            if args.select:  # chosen by the re-simulated scores of its top candidates
+                history = history[history["phase"] == "validate"]
             # one row per candidate, its objective the mean over its seeds
             top = history.loc[history["objective"].idxmax()]
             rows.append({"method": method, "seed": seed,
-                         "simulations": len(history) * args.seeds,
+                         "simulations": spent,
                          "wall_s": wall, "best": float(top["objective"]),
                          **{name: float(top[name]) for name in BOX}})
             dump(rows)
