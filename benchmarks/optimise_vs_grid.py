@@ -76,6 +76,7 @@ def main() -> None:
                         help="the optimisers' optimise.validate: re-simulate their TOP "
                              "best with SEEDS fresh seeds and choose by that (counted in "
                              "their simulations)")
+    parser.add_argument("--grid-from", help="take the grid's row from this earlier JSON")
     parser.add_argument("--target", default=None, help="override simulation.target")
     parser.add_argument("--out", default="results/benchmarks/optimise_vs_grid.json")
     args = parser.parse_args()
@@ -127,24 +128,17 @@ def main() -> None:
     data, conn = read_empirical(empirical), load_npz(connectome)
     fcd = data.get("fcd_values") if "fcd_ks" in objective else None
     target = Subject("group", data["fc_group"], fcd, conn["weights"], conn["lengths"])
-    axes = [np.linspace(*BOX[name], args.grid) for name in BOX]
-    mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(BOX), -1).T
-    # point p's realisation r is simulation seeds * p + r: its own noise
-    repeated = np.repeat(mesh, args.seeds, axis=0)
-    started = time.perf_counter()
-    table, _ = run_batch(parsed.simulate, list(BOX),
-                         Batch(subjects=[0] * len(repeated), params=repeated,
-                               sim_index=np.arange(len(repeated), dtype=np.int64)),
-                         [target], bold_options=parsed.bold, weights=objective)
-    wall = time.perf_counter() - started
-    # a point with a diverged realisation scores NaN, as in the fit and the optimisers
-    per_point = np.asarray(table["objective"], dtype=float).reshape(len(mesh), args.seeds)
-    scores = per_point.mean(axis=1)
-    best = int(np.nanargmax(scores))
-    grid_best = float(scores[best])
-    rows.append({"method": f"grid {args.grid} x {args.grid}", "seed": None,
-                 "simulations": len(repeated), "wall_s": wall, "best": grid_best,
-                 **{name: float(mesh[best, k]) for k, name in enumerate(BOX)}})
+    if args.grid_from:
+        # the grid's row of an earlier run of the same problem: its best point is validated
+        # again below with the same noise keys, so its validated score is that run's
+        earlier = json.loads(Path(args.grid_from).read_text())
+        if earlier["problem"]["box"] != BOX or earlier["problem"]["seeds"] != args.seeds:
+            raise SystemExit(f"{args.grid_from}: another box or seeds than this run's")
+        rows.append({key: value for key, value in earlier["rows"][0].items()
+                     if not key.startswith("validated") and key != "gap_to_grid"})
+        rows[0]["method"] += " (earlier run)"
+    else:
+        rows.append(grid_row(args, BOX, parsed, target, objective))
     dump(rows)
     for method in ("cmaes", "tpe"):
         for seed in range(args.repeats):
@@ -182,6 +176,27 @@ def main() -> None:
 # noise keys of the validation runs: above every key a search of this benchmark uses
 # (grid: points x seeds; an optimiser: budget x seeds), below the 2**32 the kernels take
 VALIDATION_KEYS = 3 * 2**30
+
+
+def grid_row(args, box: dict, parsed: Settings, target: Subject, objective: dict) -> dict:
+    """The n x n grid, every point simulated ``args.seeds`` times, all in one batch."""
+    axes = [np.linspace(*box[name], args.grid) for name in box]
+    mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(box), -1).T
+    # point p's realisation r is simulation seeds * p + r: its own noise
+    repeated = np.repeat(mesh, args.seeds, axis=0)
+    started = time.perf_counter()
+    table, _ = run_batch(parsed.simulate, list(box),
+                         Batch(subjects=[0] * len(repeated), params=repeated,
+                               sim_index=np.arange(len(repeated), dtype=np.int64)),
+                         [target], bold_options=parsed.bold, weights=objective)
+    wall = time.perf_counter() - started
+    # a point with a diverged realisation scores NaN, as in the fit and the optimisers
+    per_point = np.asarray(table["objective"], dtype=float).reshape(len(mesh), args.seeds)
+    scores = per_point.mean(axis=1)
+    best = int(np.nanargmax(scores))
+    return {"method": f"grid {args.grid} x {args.grid}", "seed": None,
+            "simulations": len(repeated), "wall_s": wall, "best": float(scores[best]),
+            **{name: float(mesh[best, k]) for k, name in enumerate(box)}}
 
 
 def validate(rows: list[dict], repeats: int, names: list[str], parsed: Settings,
