@@ -34,3 +34,31 @@ def test_h_is_finite_at_zero_and_continuous_across_the_switch():
     # away from zero H is the quotient itself, bit for bit
     u = np.array([-0.3, -1e-3, 1e-3, 0.2])
     np.testing.assert_array_equal(_h(u), u / (1.0 - np.exp(-d * u)))
+
+
+@pytest.mark.parametrize(("name", "u_name", "d_name"), [("H_e", "u_e", "d_e"),
+                                                        ("H_i", "u_i", "d_i")])
+def test_rww_exc_inh_transfer_functions_at_zero_and_across_the_switch(name, u_name, d_name):
+    """ReducedWongWangExcInh's H_e and H_i take the series 1/d + u/2 + d u^2/12 for
+    |d u| <= 1e-3 (tests/backends/test_rww_exc_inh_float32.py: the float32 kernel met
+    u_e = 0.0 at G = 4); the series' truncation there is <= (d u)^4 / 720 = 1.4e-15."""
+    model = load_model("rww_exc_inh")
+    expr = dict(model.auxiliaries)[name]
+    d = model.defaults[d_name]
+
+    def h(u, dtype=np.float64):
+        env = {key: dtype(value) for key, value in model.defaults.items()}
+        return evaluate(expr, {**env, u_name: np.asarray(u, dtype=dtype)})
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert h(0.0) == pytest.approx(1.0 / d, rel=1e-15)
+        # float32 too: the quotient alone would be 0 / 0 there
+        assert np.isfinite(h(0.0, np.float32)) and h(0.0, np.float32).dtype == np.float32
+        # on both sides of the switch series and quotient agree to the quotient's float64
+        # cancellation (~ eps / (d u) = 2e-13 relative)
+        for du in (0.99e-3, 1.01e-3, -0.99e-3, -1.01e-3):
+            u = du / d
+            assert h(u) == pytest.approx(u / -np.expm1(-d * u), rel=1e-12)
+    # away from zero H is the quotient itself, bit for bit
+    u = np.array([-12.0, -0.5, 0.5, 30.0])
+    np.testing.assert_array_equal(h(u), u / (1.0 - np.exp(-d * u)))
