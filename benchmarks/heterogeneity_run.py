@@ -82,7 +82,8 @@ def study_config(name: str, args) -> dict:
         config["bold"]["fcd"] = {"window_s": args.fcd_window_s, "step_s": args.fcd_step_s}
     if args.no_degenerate_checks:
         config.setdefault("fit", {})["degenerate"] = {
-            "max_mean_fc_excess": None, "min_bold_std": None, "max_global_step": None}
+            "max_mean_fc_excess": None, "max_mean_fc_deficit": None,
+            "min_bold_std": None, "max_global_step": None}
     return config
 
 

@@ -148,6 +148,37 @@ def test_a_synchronised_point_is_flagged_and_cannot_win(tmp_path):
     assert best_off["best_fit"]["point"] == 1 and best_off["excluded_better_than_best"] == []
 
 
+def test_an_uncoupled_point_is_flagged_low_and_cannot_win(tmp_path):
+    fcs = _fcs()
+    _, _, group = _write_study(tmp_path, fcs)
+    # point 2: the empirical pattern scaled towards 0, as when the regions hardly interact:
+    # it still correlates perfectly with the data, but its mean FC is far below the data's
+    weak = 0.02 * group
+    np.fill_diagonal(weak, 1.0)
+    fcs[6:9] = weak
+    shards, emp, group = _write_study(tmp_path, fcs)
+    upper = group[np.triu_indices(N, 1)]
+    assert 0.98 * upper.mean() > 0.05  # the data's mean FC is 0.07 here, point 2's 0.0014
+    fit.run_stage(shards, emp, {"degenerate": {"max_mean_fc_deficit": 0.05}}, tmp_path / "fit")
+    points = pd.read_csv(tmp_path / "fit" / "scores.csv")
+    per_sim = pd.read_csv(tmp_path / "fit" / "realisations.csv")
+    assert points.loc[2, "fc_corr"] == pytest.approx(1.0, abs=1e-6)
+    assert points["degenerate"].tolist() == [False, False, True]
+    assert points.loc[2, "degenerate_reason"] == "low_mean_fc"
+    assert per_sim["degenerate"].tolist() == [False] * 6 + [True] * 3
+    best = json.loads((tmp_path / "fit" / "best.json").read_text())
+    assert best["best_fit"]["point"] != 2
+    assert [row["point"] for row in best["excluded_better_than_best"]] == [2]
+    assert best["degenerate_reasons"]["low_mean_fc"] == 3
+    assert best["degenerate_thresholds"]["max_mean_fc_deficit"] == 0.05
+    # off by default: the same study without the key lets the uncoupled point win
+    fit.run_stage(shards, emp, {}, tmp_path / "default")
+    best_default = json.loads((tmp_path / "default" / "best.json").read_text())
+    assert best_default["degenerate_thresholds"]["max_mean_fc_deficit"] is None
+    assert best_default["best_fit"]["point"] == 2
+    assert best_default["degenerate_reasons"]["low_mean_fc"] == 0
+
+
 def test_bold_summaries_flag_flat_and_switching_realisations(tmp_path):
     fcs = _fcs()
     bold_std = np.full(9, 5e-3)
@@ -173,11 +204,16 @@ def test_degenerate_reasons_thresholds():
         bold_std=np.array([1e-3, 1e-3, 5e-5, np.nan]), global_step=np.array([1, 5, 4, np.nan]))
     # 0.61 - 0.4 exceeds 0.2; a step of exactly the threshold is not flagged; NaN never is
     assert reasons == ["", "mean_fc;transition", "flat_bold", ""]
+    # the deficit: 0.4 - 0.1 exceeds 0.25; one of exactly the threshold is not flagged
+    low = degenerate_reasons(np.array([0.15, 0.1, np.nan, 0.9]), 0.4,
+                             {"max_mean_fc_excess": 0.2, "max_mean_fc_deficit": 0.25})
+    assert low == ["", "low_mean_fc", "", "mean_fc"]
 
 
 @pytest.mark.parametrize(("settings", "field"), [
     ({"degenerate": {"max_mean_fc": 0.2}}, "fit.degenerate.max_mean_fc"),
     ({"degenerate": {"min_bold_std": -1.0}}, "fit.degenerate.min_bold_std"),
+    ({"degenerate": {"max_mean_fc_deficit": -0.1}}, "fit.degenerate.max_mean_fc_deficit"),
     ({"degenerate": {"max_global_step": True}}, "fit.degenerate.max_global_step"),
     ({"degenerate": {"max_global_step": float("nan")}}, "fit.degenerate.max_global_step"),
     ({"degenerate": [0.2]}, "fit.degenerate"),

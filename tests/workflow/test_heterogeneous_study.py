@@ -38,7 +38,8 @@ def _run_tiny(work: Path, repo_root: Path, study: str, sweep: dict, shards: int)
     # 18 s of BOLD is a test of the plumbing, not a fit: the degenerate checks (which judge
     # the dynamics and would leave no best point to draw) are off at this size
     config.setdefault("fit", {})["degenerate"] = {
-        "max_mean_fc_excess": None, "min_bold_std": None, "max_global_step": None}
+        "max_mean_fc_excess": None, "max_mean_fc_deficit": None,
+        "min_bold_std": None, "max_global_step": None}
     tiny = work / f"tiny-{study}.yaml"
     tiny.write_text(yaml.safe_dump(config))
     result = subprocess.run(

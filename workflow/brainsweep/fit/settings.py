@@ -76,8 +76,8 @@ def _units(section: Any) -> dict[str, str]:
 
 def _thresholds(section: Any) -> dict[str, float | None]:
     defaults = FIT_DEFAULTS["degenerate"]
-    if section is None:
-        return dict(defaults)
+    if section is None:  # every check, those without a default (off) too
+        return {key: defaults.get(key) for key in REASONS.values()}
     if not isinstance(section, Mapping):
         raise InputError(f"expected a mapping of {sorted(defaults)}, got {section!r}",
                          field="fit.degenerate")
