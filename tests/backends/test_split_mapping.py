@@ -20,11 +20,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import scipy.io
+from test_cuda_compile import compile_all
 
 from brainsweep import codegen, reference, simulate
+from brainsweep.backends.cuda_target import CudaTarget
 from brainsweep.backends.gpu.launch import SIM_LANES, choose_mapping, choose_split
 from brainsweep.backends.opencl_target import OpenCLTarget
 from brainsweep.regions import select_regions
+from half_history import check_rounding_to_nearest
 
 ok, why = OpenCLTarget.available()
 needs_opencl = pytest.mark.skipif(not ok, reason=f"OpenCL target unavailable: {why}")
@@ -92,7 +95,8 @@ def initial(hcp):
     return np.stack([r, v], axis=1)
 
 
-def sweep(conn, initial, *, mapping, geometry=None, dtype="float64", **overrides):
+def sweep(conn, initial, *, mapping, geometry=None, dtype="float64", fused_store=True,
+          **overrides):
     """Three noisy simulations, two speeds (two history blocks), every monitor."""
     options = dict(
         n_steps=N_STEPS, integrator="heun", dtype=dtype, monitors=("raw", "tavg", "bold"),
@@ -101,12 +105,14 @@ def sweep(conn, initial, *, mapping, geometry=None, dtype="float64", **overrides
         seed=11, bold_period_s=0.02, bold_dt_s=1e-4, tavg_period=10, initial_state=initial,
         stochastic=True, noise={"r": 0.01, "V": 0.02})
     options.update(overrides)
-    saved = OpenCLTarget.mapping, OpenCLTarget.split_geometry
+    saved = OpenCLTarget.mapping, OpenCLTarget.split_geometry, OpenCLTarget.fused_store
     OpenCLTarget.mapping, OpenCLTarget.split_geometry = mapping, geometry
+    OpenCLTarget.fused_store = fused_store
     try:
         return simulate.run(conn, "montbrio", target="opencl", **options)
     finally:
-        OpenCLTarget.mapping, OpenCLTarget.split_geometry = saved
+        (OpenCLTarget.mapping, OpenCLTarget.split_geometry,
+         OpenCLTarget.fused_store) = saved
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +166,53 @@ def test_split_flags_and_masks_a_diverged_simulation(hcp, initial, lanes64):
     assert np.isnan(out.raw[1]).all() and np.isnan(out.bold[1]).all()
     # its block's neighbour (lane 0) and the next block run on untouched
     assert relative_error(out.raw[[0, 2]], lanes64.raw[[0, 2]]) <= 1e-9
+
+
+# -- the history's store path and storage type in the split kernel ------------------------
+
+def test_the_store_phase_is_generated_only_when_the_fused_store_is_off(tmp_path):
+    """GpuTarget.fused_store False (for timing the store path before it) changes one line;
+    the CUDA sources compile with nvcc for sm_90 (skipped without nvcc)."""
+    sources = {}
+    for cls in (OpenCLTarget, CudaTarget):
+        default = codegen.generate("montbrio", target=cls.name, dtype="float32")
+        saved = cls.fused_store
+        cls.fused_store = False  # a class knob: get_target gives a new instance
+        try:
+            phase = codegen.generate("montbrio", target=cls.name, dtype="float32",
+                                     history_dtype="float16")
+        finally:
+            cls.fused_store = saved
+        assert "const int fused = rounds == 1;" in default and "fused = 0;" not in default
+        assert "const int fused = 0;" in phase and "fused = rounds == 1" not in phase
+        sources[cls.name] = phase
+    compile_all({"store_phase_half": sources["cuda"]}, tmp_path)
+
+
+@needs_opencl
+@pytest.mark.parametrize("dtype, history", [("float64", None), ("float32", "float16")])
+def test_store_phase_and_fused_store_give_the_same_runs(hcp, initial, dtype, history):
+    """One round (1 x 80 x 2): the fused store and the store phase store the same values."""
+    runs = [sweep(hcp, initial, mapping="split", geometry=(1, 80, 2), dtype=dtype,
+                  history_dtype=history, fused_store=fused, n_steps=300)
+            for fused in (True, False)]
+    assert not runs[0].diverged.any()
+    for monitor in ("raw", "tavg", "bold"):
+        np.testing.assert_array_equal(getattr(runs[0], monitor), getattr(runs[1], monitor))
+
+
+@needs_opencl
+@pytest.mark.parametrize("geometry, fused", [((1, 2, 1), True), ((1, 2, 1), False),
+                                             ((2, 1, 1), True)],
+                         ids=["one-round-fused", "one-round-store-phase", "two-rounds"])
+def test_split_stores_a_float16_history_rounded_to_nearest(tmp_path, geometry, fused):
+    """The split kernel reads float16(x0), rounded to nearest even (tests/half_history.py),
+    whichever path stores the history: the fused store, the store phase, several rounds."""
+    saved = OpenCLTarget.mapping, OpenCLTarget.split_geometry, OpenCLTarget.fused_store
+    OpenCLTarget.mapping, OpenCLTarget.split_geometry = "split", geometry
+    OpenCLTarget.fused_store = fused
+    try:
+        check_rounding_to_nearest("opencl", tmp_path, dtype="float32", n_sims=6)
+    finally:
+        (OpenCLTarget.mapping, OpenCLTarget.split_geometry,
+         OpenCLTarget.fused_store) = saved

@@ -40,14 +40,20 @@ class GpuTarget(Target):
     # (lanes, node_parts, conn_parts) fixes the split kernel's block, for tests and tuning.
     mapping: str | None = None
     split_geometry: tuple[int, int, int] | None = None
+    # The split kernel with one round (every node its own advancing thread): True (the
+    # default since git 9514f7c) stores the node's next history value from registers in the
+    # thread that advanced it, two barriers a step; False keeps the store phase of several
+    # rounds (the state read back from global memory and stored at the step's start, three
+    # barriers), the store path before it. Results are the same; for timing the two.
+    fused_store: bool = True
 
     def context_extras(self, spec) -> dict[str, Any]:
         """``language``, ``fn`` (math names for the real type), ``sim_lanes``,
-        ``connection_batch``, ``split_threads`` (the split kernel's largest block) and
-        ``kernel_parameters`` (the C parameter lists)."""
+        ``connection_batch``, ``split_threads`` (the split kernel's largest block),
+        ``fused_store`` and ``kernel_parameters`` (the C parameter lists)."""
         return {"language": self.language, "fn": dict(self.renderer(dtype=spec.dtype).functions),
                 "sim_lanes": SIM_LANES, "connection_batch": int(self.connection_batch),
-                "split_threads": split_block(spec),
+                "split_threads": split_block(spec), "fused_store": bool(self.fused_store),
                 "kernel_parameters": {name: c_parameters(name, bool(spec.regional),
                                                          needs_row_sums(spec))
                                       for name in KERNELS}}
