@@ -154,35 +154,39 @@ def kuramoto_options(variant: Variant, target: str) -> dict:
                 seed=5, **variant.options)
 
 
-def check(variant: Variant, target: str) -> tuple[float, float]:
+def check(variant: Variant, target: str, conn=None, *, n_steps: int = 1500,
+          speed: float = 3.0) -> tuple[float, float]:
     """Relative errors of the variant, float64 against the oracle and float32 against
-    float64, on 20 regions of the HCP subject for 1 500 deterministic steps."""
+    float64, on ``conn`` (default: 20 regions of the HCP subject) for ``n_steps``
+    deterministic steps at ``speed`` m/s; ``variant.knobs`` set on the target class."""
     from brainsweep import codegen, reference, simulate
     from brainsweep.simulate.run import parameter_table
 
-    conn = hcp80()
-    keep = np.linspace(0, 79, 20).round().astype(int)
-    small = type(conn)(weights=conn.weights[np.ix_(keep, keep)],
-                       lengths=conn.lengths[np.ix_(keep, keep)])
+    if conn is None:
+        conn = hcp80()
+        keep = np.linspace(0, 79, 20).round().astype(int)
+        conn = type(conn)(weights=conn.weights[np.ix_(keep, keep)],
+                          lengths=conn.lengths[np.ix_(keep, keep)])
+    small, n = conn, conn.weights.shape[0]
     generator = np.random.default_rng(17)
     if variant.problem == "kuramoto":
         model, coupling, dt = "kuramoto", "kuramoto_mean_field", 0.1
-        params = {"global_coupling": 20.0, "speed": 3.0}
-        initial = generator.uniform(0.0, 2 * np.pi, (1, 20))
+        params = {"global_coupling": 20.0, "speed": speed}
+        initial = generator.uniform(0.0, 2 * np.pi, (1, n))
     else:
         from brainsweep.dsl import load_model
 
         model = load_model("montbrio").with_defaults(**MPR_MODEL)
         coupling, dt = "linear", 0.05
-        params = {"global_coupling": 18.0, "speed": 3.0}
-        initial = np.stack([generator.uniform(0.005, 0.02, 20),
-                            generator.uniform(-2.2, -1.8, 20)])
+        params = {"global_coupling": 18.0, "speed": speed}
+        initial = np.stack([generator.uniform(0.005, 0.02, n),
+                            generator.uniform(-2.2, -1.8, n)])
     options = {k: v for k, v in variant.options.items() if k != "history_dtype"}
     runs = {}
     with knobs(target, variant.knobs):
         for dtype in ("float64", "float32"):
             history = variant.options.get("history_dtype") if dtype == "float32" else None
-            out = simulate.run(small, model, target=target, dt=dt, n_steps=1500,
+            out = simulate.run(small, model, target=target, dt=dt, n_steps=n_steps,
                                params=params, coupling=coupling, stochastic=False,
                                monitors=("raw",), initial_state=initial, dtype=dtype,
                                history_dtype=history, **options)
@@ -191,7 +195,7 @@ def check(variant: Variant, target: str) -> tuple[float, float]:
     row = parameter_table(spec, params)[0]
     ref = reference.simulate_one(
         spec, weights=small.weights, lengths=small.lengths,
-        params=dict(zip(spec.parameter_names, row, strict=True)), dt=dt, n_steps=1500,
+        params=dict(zip(spec.parameter_names, row, strict=True)), dt=dt, n_steps=n_steps,
         initial=initial, noise=np.zeros(len(spec.model.states)), raw_period=1).raw
 
     def error(out, against):
@@ -233,20 +237,36 @@ def time_variant(variant: Variant, target: str, n_sims: int, n_steps: int) -> Ro
 
 def _mapping_of(target: str, variant: Variant, n_sims: int, n_nodes: int) -> str:
     """The mapping the run took, in words (the rule of launch.choose_mapping on this GPU)."""
+    words = mapping_words(target, variant.knobs.get("mapping"), n_sims, n_nodes)
+    return f"{words} (at 32 warps/SM)" if words.startswith("split ") else words
+
+
+def mapping_words(target: str, wanted: str | None, n_sims: int, n_nodes: int) -> str:
+    """``"lanes"``, ``"split LxPxC"`` (:func:`predicted_mapping`), or off CUDA ``wanted``
+    (``"auto"`` for None)."""
+    kernel, geometry = predicted_mapping(target, wanted, n_sims, n_nodes)
+    if kernel is None:
+        return wanted or "auto"
+    return "lanes" if kernel == "lanes" else "split " + "x".join(map(str, geometry))
+
+
+def predicted_mapping(target: str, wanted: str | None, n_sims: int, n_nodes: int
+                      ) -> tuple[str | None, tuple[int, int, int] | None]:
+    """``("lanes", None)`` or ``("split", (lanes, node_parts, conn_parts))``: the mapping
+    launch.choose_mapping takes for ``wanted`` (None: automatic) on CUDA device 0, at 32
+    resident warps per multiprocessor; ``(None, None)`` on another target."""
     if target != "cuda":
-        return variant.knobs.get("mapping") or "auto"
+        return None, None
     import pycuda.driver as driver
 
     from brainsweep.backends.gpu.launch import SIM_LANES, choose_split
 
     driver.init()
     sms = driver.Device(0).get_attribute(driver.device_attribute.MULTIPROCESSOR_COUNT)
-    wanted = variant.knobs.get("mapping")
     split = wanted == "split" or (wanted is None and -(-n_sims // SIM_LANES) < sms)
     if not split:
-        return "lanes"
-    lanes, parts, conn = choose_split(n_sims, n_nodes, sms, 32)
-    return f"split {lanes}x{parts}x{conn} (at 32 warps/SM)"
+        return "lanes", None
+    return "split", choose_split(n_sims, n_nodes, sms, 32)
 
 
 def markdown(rows: list[Row], baseline: dict) -> str:
