@@ -183,7 +183,8 @@ def test_the_store_phase_is_generated_only_when_the_fused_store_is_off(tmp_path)
                                      history_dtype="float16")
         finally:
             cls.fused_store = saved
-        assert "const int fused = rounds == 1;" in default and "fused = 0;" not in default
+        assert "const int fused = rounds == 1 && lanes == 1;" in default
+        assert "fused = 0;" not in default
         assert "const int fused = 0;" in phase and "fused = rounds == 1" not in phase
         sources[cls.name] = phase
     compile_all({"store_phase_half": sources["cuda"]}, tmp_path)

@@ -40,11 +40,13 @@ class GpuTarget(Target):
     # (lanes, node_parts, conn_parts) fixes the split kernel's block, for tests and tuning.
     mapping: str | None = None
     split_geometry: tuple[int, int, int] | None = None
-    # The split kernel with one round (every node its own advancing thread): True (the
-    # default since git 9514f7c) stores the node's next history value from registers in the
-    # thread that advanced it, two barriers a step; False keeps the store phase of several
-    # rounds (the state read back from global memory and stored at the step's start, three
-    # barriers), the store path before it. Results are the same; for timing the two.
+    # The split kernel with one round (every node its own advancing thread) and one
+    # simulation a block: True (the default since git 9514f7c) stores the node's next
+    # history value from registers in the thread that advanced it, two barriers a step;
+    # False keeps the store phase of several rounds (the state read back from global memory
+    # and stored at the step's start, three barriers), the store path before it. Blocks of
+    # several simulations always take the store phase, measured faster there. Results are
+    # the same; for timing the two.
     fused_store: bool = True
 
     def context_extras(self, spec) -> dict[str, Any]:
