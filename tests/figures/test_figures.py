@@ -277,3 +277,27 @@ def test_one_swept_parameter_gives_a_profile_without_the_degenerate_point(tmp_pa
     sidecar = json.loads(Path(f"{written[0]}.json").read_text())
     # 0.9 at G = 0.5 is degenerate: the best fit is G = 0.4, its first realisation's FC shown
     assert sidecar["best"]["sim_index"] == 3 and sidecar["best"]["fc_corr"] == 0.5
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ({"diverged": [True, True]}, "every simulation diverged"),
+    ({"diverged": [True, False], "degenerate": [False, True]},
+     "degenerate or diverged (excluded)"),
+    ({"diverged": [False, False], "nan": True}, "diverged, degenerate or no finite score"),
+])
+def test_the_heatmap_legend_says_why_cells_are_grey(flags, expected, monkeypatch):
+    """The legend names what the grey cells hold, read from the flags of their simulations
+    (both simulations of the cell (0.1, 1.0) here, one per noise value)."""
+    table = _scores()
+    cell = table.index[(table["global_coupling"] == 0.1) & (table["speed"] == 1.0)]
+    table["degenerate"] = False
+    for name in ("diverged", "degenerate"):
+        if name in flags:
+            table.loc[cell, name] = flags[name]
+    if flags.get("nan"):
+        table.loc[cell, "fc_corr"] = np.nan
+    labels = []
+    monkeypatch.setattr(figures.plots, "save_figure", lambda figure, path, dpi: labels.extend(
+        t.get_text() for t in figure.axes[0].get_legend().get_texts()))
+    figures.score_heatmap(table, "global_coupling", "speed", "fc_corr", "unused.png")
+    assert labels == [expected, "best"]

@@ -230,9 +230,7 @@ def score_heatmap(
     figure.colorbar(image, ax=axes, label=metric_label(metric))
     handles = []
     if np.isnan(values).any():
-        # grey means diverged, unless some of a grey cell's simulations ran but scored NaN
-        label = ("every simulation diverged" if _nan_cells_all_diverged(
-            scores_csv_or_df, x, y, metric, fixed, grid) else "diverged or no finite score")
+        label = _grey_cells_label(scores_csv_or_df, x, y, fixed, grid)
         handles.append(Patch(facecolor="0.8", edgecolor="0.5", label=label))
     handles.append(axes.plot([], [], marker="*", markersize=12, color="white",
                              markeredgecolor="black", linestyle="none", label="best")[0])
@@ -241,17 +239,24 @@ def score_heatmap(
     return save_figure(figure, path, dpi=dpi)
 
 
-def _nan_cells_all_diverged(scores, x: str, y: str, metric: str,
-                            fixed: Mapping[str, float] | None, grid: pd.DataFrame) -> bool:
-    """Whether every simulation of every NaN cell of ``grid`` is flagged diverged."""
+def _grey_cells_label(scores, x: str, y: str, fixed: Mapping[str, float] | None,
+                      grid: pd.DataFrame) -> str:
+    """What the grey (NaN) cells of ``grid`` hold: every simulation diverged; every one
+    diverged or was flagged degenerate (left out of the choice); or some scored NaN."""
     source = scores if not isinstance(scores, pd.DataFrame) else "scores"
     table = _hold_fixed(read_scores(scores), fixed, [x, y], os.fspath(source))
-    if "diverged" not in table:
-        return False
-    flags = table.groupby([y, x])["diverged"].agg(lambda column: column.astype(bool).all())
+    flags = {name: table[name].astype(bool) if name in table else pd.Series(False, table.index)
+             for name in ("diverged", "degenerate")}
+    table = table.assign(_diverged=flags["diverged"],
+                         _excluded=flags["diverged"] | flags["degenerate"])
+    cells = table.groupby([y, x])[["_diverged", "_excluded"]].all()
     missing = grid.stack(future_stack=True)
-    missing = missing[missing.isna()].index
-    return bool(all(flags.get(key, False) for key in missing))
+    missing = [key for key in missing[missing.isna()].index]
+    if all(key in cells.index and cells.loc[key, "_diverged"] for key in missing):
+        return "every simulation diverged"
+    if all(key in cells.index and cells.loc[key, "_excluded"] for key in missing):
+        return "degenerate or diverged (excluded)"
+    return "diverged, degenerate or no finite score"
 
 
 def _simulations_per_cell(scores: str | os.PathLike | pd.DataFrame, x: str, y: str,
