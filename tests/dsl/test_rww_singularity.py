@@ -36,13 +36,16 @@ def test_h_is_finite_at_zero_and_continuous_across_the_switch():
     np.testing.assert_array_equal(_h(u), u / (1.0 - np.exp(-d * u)))
 
 
+@pytest.mark.parametrize("model_name", ["rww_exc_inh", "deco_balanced_exc_inh"])
 @pytest.mark.parametrize(("name", "u_name", "d_name"), [("H_e", "u_e", "d_e"),
                                                         ("H_i", "u_i", "d_i")])
-def test_rww_exc_inh_transfer_functions_at_zero_and_across_the_switch(name, u_name, d_name):
+def test_exc_inh_transfer_functions_at_zero_and_across_the_switch(model_name, name, u_name,
+                                                                  d_name):
     """ReducedWongWangExcInh's H_e and H_i take the series 1/d + u/2 + d u^2/12 for
     |d u| <= 1e-3 (tests/backends/test_rww_exc_inh_float32.py: the float32 kernel met
-    u_e = 0.0 at G = 4); the series' truncation there is <= (d u)^4 / 720 = 1.4e-15."""
-    model = load_model("rww_exc_inh")
+    u_e = 0.0 at G = 4); the series' truncation there is <= (d u)^4 / 720 = 1.4e-15.
+    DecoBalancedExcInh (the same transfer functions of M_i-scaled inputs) is guarded alike."""
+    model = load_model(model_name)
     expr = dict(model.auxiliaries)[name]
     d = model.defaults[d_name]
 
@@ -59,6 +62,8 @@ def test_rww_exc_inh_transfer_functions_at_zero_and_across_the_switch(name, u_na
         for du in (0.99e-3, 1.01e-3, -0.99e-3, -1.01e-3):
             u = du / d
             assert h(u) == pytest.approx(u / -np.expm1(-d * u), rel=1e-12)
+            # and the unguarded quotient as the file wrote it before the guard
+            assert h(u) == pytest.approx(u / (1.0 - np.exp(-d * u)), rel=1e-12)
     # away from zero H is the quotient itself, bit for bit
     u = np.array([-12.0, -0.5, 0.5, 30.0])
     np.testing.assert_array_equal(h(u), u / (1.0 - np.exp(-d * u)))
