@@ -7,8 +7,8 @@
 #   bash benchmarks/heterogeneity_gpu.sh [arguments of heterogeneity_run.py]
 #   bash benchmarks/heterogeneity_gpu.sh --target cuda --budget-s 170   # duration from probes
 # The full studies (128 + 32 simulations of 14.4 + 864 s, one shard each; about 5.5 minutes
-# of kernel time on one H200 at the rates docs/heterogeneity.md measured) in one device call:
-#   source .gpu/setup.sh && DEADLINE=$(( $(date +%s) + 560 )) bash benchmarks/heterogeneity_gpu.sh --target cuda
+# of kernel time on one H200 at the rates docs/heterogeneity.md measured) in one run:
+#   DEADLINE=$(( $(date +%s) + 560 )) bash benchmarks/heterogeneity_gpu.sh --target cuda
 # (the probes then pick the longest of 1200, 900, ... TRs that fits DEADLINE - 150 s)
 # DEADLINE (seconds since the epoch) bounds the whole run: the stages are stopped 15 s before
 # it (the table and the tarball of what is done still come), and, unless --budget-s is given,

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Issue 17 in one device call of at most ~7 minutes on one NVIDIA H200 (about 3.5 min
-# expected; the parts' timeouts, 120 + 140 + 55 + 35 s, and setup.sh's ~30 s together 6.3
+# Issue 17 in one run of at most ~7 minutes on one NVIDIA H200 (about 3.5 min
+# expected; the parts' timeouts, 120 + 140 + 55 + 35 s, and ~30 s of setup together 6.3
 # min): the GPU checks of the issue-17 kernels,
 # the N-scaling table, the split kernel's two history store paths at P = 1024 / 256 / 64 and
 # float16 against float32 history at P = 64. Run from the repository root with the GPU
 # environment set up:
 #
-#   source .gpu/setup.sh && bash benchmarks/issue17_gpu.sh
+#   bash benchmarks/issue17_gpu.sh   # pycuda installed: pip install "brainsweep[cuda]"
 #
 # Writes under $OUT (default results/benchmarks/issue17):
 #   log.txt            everything printed; the summary and the tables last
@@ -15,7 +15,7 @@
 #   store.jsonl        the store-path rows; half.jsonl the float16/float32 rows
 # Each part runs under `timeout` (seconds: T_TESTS, T_SCALING, T_STORE, T_HALF), so a hang
 # loses only that part. Expected wall time on an H200 (kernels compile in ~1-2 s each with
-# nvcc 13): setup.sh ~30 s; tests ~60 s; N-scaling ~80 s (6 oracle checks, ~15 s: the
+# nvcc 13): setup ~30 s; tests ~60 s; N-scaling ~80 s (6 oracle checks, ~15 s: the
 # float64 oracle at N = 1000, twice, on the host; 18 s of kernels at the issue's rates, the
 # lanes rows at N = 500 / 1000 another 16 s; a row's steps capped at ~20 s of kernel, the
 # rows' JSON written as they come); store paths ~25 s; float16 ~15 s.

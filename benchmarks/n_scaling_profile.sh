@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Nsight Compute profiles of the N-scaling kernels (benchmarks/n_scaling.py): N = 68 at
 # P = 32 768 (lanes) and N = 1 000 at P = 2 048 (split, and lanes forced), the first launch
-# (50 steps) of each. Run on a GPU host after source .gpu/setup.sh; reports under $OUT.
+# (50 steps) of each. Run on a GPU host with pycuda and Nsight Compute; reports under $OUT.
 OUT=${OUT:-results/benchmarks/n_scaling_profile}; mkdir -p "$OUT"
 mkdir -p /tmp/prof
 NCU=(ncu --clock-control none --section SpeedOfLight --section WarpStateStats --section Occupancy --section LaunchStats --section MemoryWorkloadAnalysis -c 1 -f)
