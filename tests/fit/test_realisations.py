@@ -62,6 +62,17 @@ def _fcs(seed=5):
     return np.array([_fc(rng, 0.3 + 0.1 * (i // REALISATIONS)) for i in range(9)])
 
 
+def _study_with_point(tmp_path, point, pattern):
+    """The study of _fcs() with every realisation of ``point`` given the FC
+    ``pattern(group FC)`` (unit diagonal): a point whose FC is a transform of the data's."""
+    fcs = _fcs()
+    _, _, group = _write_study(tmp_path, fcs)
+    matrix = pattern(group)
+    np.fill_diagonal(matrix, 1.0)
+    fcs[point * REALISATIONS:(point + 1) * REALISATIONS] = matrix
+    return _write_study(tmp_path, fcs)
+
+
 def test_point_means_and_spreads_match_a_direct_computation(tmp_path):
     fcs = _fcs()
     shards, emp, group = _write_study(tmp_path, fcs)
@@ -122,14 +133,9 @@ def test_a_diverged_realisation_makes_its_point_unscored(tmp_path):
 
 
 def test_a_synchronised_point_is_flagged_and_cannot_win(tmp_path):
-    fcs = _fcs()
-    _, _, group = _write_study(tmp_path, fcs)
     # point 1: the empirical pattern squeezed towards 1, as when the whole network moves as
     # one: it correlates perfectly with the data, and its mean FC is far above the data's
-    synced = 0.9 + 0.1 * group
-    np.fill_diagonal(synced, 1.0)
-    fcs[3:6] = synced
-    shards, emp, group = _write_study(tmp_path, fcs)
+    shards, emp, group = _study_with_point(tmp_path, 1, lambda group: 0.9 + 0.1 * group)
     fit.run_stage(shards, emp, {"degenerate": {"max_mean_fc_excess": 0.2}}, tmp_path / "fit")
     points = pd.read_csv(tmp_path / "fit" / "scores.csv")
     per_sim = pd.read_csv(tmp_path / "fit" / "realisations.csv")
@@ -149,14 +155,9 @@ def test_a_synchronised_point_is_flagged_and_cannot_win(tmp_path):
 
 
 def test_an_uncoupled_point_is_flagged_low_and_cannot_win(tmp_path):
-    fcs = _fcs()
-    _, _, group = _write_study(tmp_path, fcs)
     # point 2: the empirical pattern scaled towards 0, as when the regions hardly interact:
     # it still correlates perfectly with the data, but its mean FC is far below the data's
-    weak = 0.02 * group
-    np.fill_diagonal(weak, 1.0)
-    fcs[6:9] = weak
-    shards, emp, group = _write_study(tmp_path, fcs)
+    shards, emp, group = _study_with_point(tmp_path, 2, lambda group: 0.02 * group)
     upper = group[np.triu_indices(N, 1)]
     assert 0.98 * upper.mean() > 0.05  # the data's mean FC is 0.07 here, point 2's 0.0014
     fit.run_stage(shards, emp, {"degenerate": {"max_mean_fc_deficit": 0.05}}, tmp_path / "fit")
