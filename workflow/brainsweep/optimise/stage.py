@@ -201,10 +201,11 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
 
     population, seeds, restarts = opt["population"], opt["seeds"], opt["restarts"]
     generations = opt["generations"]
-    last_index = ((len(cohort) * restarts * generations) * population) * seeds
+    search_keys = ((len(cohort) * restarts * generations) * population) * seeds
+    last_index = search_keys
     validation = opt["validate"]
     if validation:
-        # the re-simulations' noise keys follow every search's (validation_indices)
+        # the re-simulations' noise keys follow every search's (_validate)
         last_index += len(cohort) * restarts * validation["top"] * validation["seeds"]
     if last_index >= 2**32:
         raise InputError(f"{last_index} simulations exceed the 2**32 noise keys",
@@ -253,20 +254,11 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
         rows = []
         per_search: dict[tuple[int, int], list[float]] = {key: [] for key in searches}
         for n, (key, c, values, first) in enumerate(keys):
-            replicas = table.iloc[n * seeds:(n + 1) * seeds]
-            # a candidate that diverged in any seed scores NaN: it never wins
-            value = float(replicas["objective"].mean()) if replicas["objective"].notna().all() \
-                else float("nan")
-            per_search[key].append(value)
-            row = {"subject": cohort[key[0]]["ident"], "restart": key[1],
-                   "generation": generation, "candidate": c,
-                   **{name: float(v) for name, v in zip(names, values, strict=True)},
-                   "noise_seed": parsed.simulate.simulation.seed, "sim_index": first,
-                   "seeds": seeds, "objective": value,
-                   "n_diverged": int(replicas["diverged"].sum())}
-            for metric in METRIC_COLUMNS:
-                if metric in replicas:
-                    row[metric] = float(replicas[metric].mean())
+            row = _candidate_row(table.iloc[n * seeds:(n + 1) * seeds], names, values,
+                                 subject=cohort[key[0]]["ident"], restart=key[1],
+                                 generation=generation, candidate=c, first=first,
+                                 noise_seed=parsed.simulate.simulation.seed)
+            per_search[key].append(row["objective"])
             rows.append(row)
         for key, values in per_search.items():
             searches[key].tell(values)
@@ -288,8 +280,7 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
         started = time.perf_counter()
         rows, timings, n_sims = _validate(parsed, state["history"], cohort, searches, local,
                                           subjects, names, source, generations=generations,
-                                          first_key=((len(cohort) * restarts * generations)
-                                                     * population) * seeds)
+                                          first_key=search_keys)
         state["history"].extend(rows)
         state["validated"] = True
         state["timings"].append({"generation": "validate", "simulations": n_sims,
@@ -355,21 +346,33 @@ def _validate(parsed: Settings, history: list[dict], cohort, searches, local, su
     rows = []
     for n, (key, rank, searched, first) in enumerate(keys):
         replicas = table.iloc[n * seeds:(n + 1) * seeds]
-        value = float(replicas["objective"].mean()) if replicas["objective"].notna().all() \
-            else float("nan")
-        row = {"subject": searched["subject"], "restart": key[1], "generation": generations,
-               "candidate": rank, **{name: float(searched[name]) for name in names},
-               "noise_seed": parsed.simulate.simulation.seed, "sim_index": first,
-               "seeds": seeds, "objective": value,
-               "n_diverged": int(replicas["diverged"].sum()), "phase": "validate",
-               "search_objective": float(searched["objective"]),
-               "objective_se": float(replicas["objective"].std(ddof=1) / np.sqrt(seeds))
-               if seeds > 1 else float("nan")}
-        for metric in METRIC_COLUMNS:
-            if metric in replicas:
-                row[metric] = float(replicas[metric].mean())
+        row = _candidate_row(replicas, names, [searched[name] for name in names],
+                             subject=searched["subject"], restart=key[1],
+                             generation=generations, candidate=rank, first=first,
+                             noise_seed=parsed.simulate.simulation.seed)
+        row.update({"phase": "validate", "search_objective": float(searched["objective"]),
+                    "objective_se": float(replicas["objective"].std(ddof=1) / np.sqrt(seeds))
+                    if seeds > 1 else float("nan")})
         rows.append(row)
     return rows, timings, len(indices)
+
+
+def _candidate_row(replicas: pd.DataFrame, names, values, *, subject: str, restart: int,
+                   generation: int, candidate: int, first: int, noise_seed: int) -> dict:
+    """One history row: a candidate's scores, each the mean over its seeds' simulations
+    (``replicas``, the batch table's rows first .. first + seeds - 1)."""
+    # a candidate that diverged in any seed scores NaN: it never wins
+    value = float(replicas["objective"].mean()) if replicas["objective"].notna().all() \
+        else float("nan")
+    row = {"subject": subject, "restart": restart, "generation": generation,
+           "candidate": candidate,
+           **{name: float(v) for name, v in zip(names, values, strict=True)},
+           "noise_seed": noise_seed, "sim_index": first, "seeds": len(replicas),
+           "objective": value, "n_diverged": int(replicas["diverged"].sum())}
+    for metric in METRIC_COLUMNS:
+        if metric in replicas:
+            row[metric] = float(replicas[metric].mean())
+    return row
 
 
 def run(settings: Settings, inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Path:
