@@ -32,6 +32,8 @@ forced split geometry 1 × 80 × 3, one round, so the knob takes effect; 20 m/s,
 ring wraps; bounds 1e-9 and 64 eps32; exit status 1 if one fails), then both are timed at
 each P with the automatic mapping (``--mapping`` to force one), best of ``--repeats``, and
 their BOLD compared.
+Since that comparison the kernel fuses only in blocks of one simulation (docs/benchmarks.md):
+where a block holds several (P = 1 024 on an H200) both settings now run the store phase.
 
 ``half`` runs the P = ``--sims`` shard with a float32 and a float16 history, with the
 automatic mapping (the split kernel at P = 64 on an H200) and the lanes one, and prints the
