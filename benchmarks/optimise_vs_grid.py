@@ -77,8 +77,23 @@ def main() -> None:
                              "best with SEEDS fresh seeds and choose by that (counted in "
                              "their simulations)")
     parser.add_argument("--grid-from", help="take the grid's row from this earlier JSON")
+    parser.add_argument("--landscape", nargs="+", metavar="CSV",
+                        help="the grid is these --save-grid files pooled (independent noise "
+                             "seeds of one grid): each point's score is its mean over all "
+                             "their realisations, a reference precise enough to compare with")
+    parser.add_argument("--reference-top", type=int, default=0, metavar="N",
+                        help="with --landscape and --validate: validate its N best points "
+                             "too (how flat the optimum is)")
     parser.add_argument("--target", default=None, help="override simulation.target")
+    parser.add_argument("--noise-seed", type=int, default=None,
+                        help="override simulation.seed: another noise realisation of the "
+                             "whole benchmark (the grid's reproducibility)")
     parser.add_argument("--out", default="results/benchmarks/optimise_vs_grid.json")
+    parser.add_argument("--save-grid", metavar="CSV",
+                        help="write every grid simulation's metrics (one row per point and "
+                             "seed): the landscape, to study the noise and the ridge")
+    parser.add_argument("--histories", metavar="DIR",
+                        help="copy each optimiser run's history.csv into DIR")
     args = parser.parse_args()
 
     problem = PROBLEMS[args.problem]
@@ -86,6 +101,8 @@ def main() -> None:
     study = yaml.safe_load((ROOT / problem["study"]).read_text())
     if args.target:
         study["simulation"]["target"] = args.target
+    if args.noise_seed is not None:
+        study["simulation"]["seed"] = args.noise_seed
     work = Path(tempfile.mkdtemp(prefix="optimise-bench-"))
     connectome = build_connectome({k: v for k, v in study["connectome"].items()
                                    if k not in ("name", "subjects")}, work / "connectome.npz")
@@ -116,19 +133,33 @@ def main() -> None:
                   "problem": {"name": args.problem, "study": problem["study"], "box": BOX,
                               "objective": objective, "seeds": args.seeds,
                               "validate": args.validate,
+                              "noise_seed": study["simulation"].get("seed"),
                               "target": study["simulation"].get("target"),
                               "regions": int(conn["weights"].shape[0]),
                               "duration_s": float(study["simulation"]["duration_s"])},
-                  "rows": rows}
+                  "rows": rows, "reference": reference}
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(record, indent=1))
+        # a quantity not measured in this run (NaN) is null in the JSON
+        Path(args.out).write_text(json.dumps(_nulls(record), indent=1))
         print(f"[benchmark] {rows[-1]}", flush=True)
     # the grid: every point one simulation, all in one batch, scored like the optimisers
     parsed = Settings.from_mapping(settings("cmaes", 0))
     data, conn = read_empirical(empirical), load_npz(connectome)
     fcd = data.get("fcd_values") if "fcd_ks" in objective else None
     target = Subject("group", data["fc_group"], fcd, conn["weights"], conn["lengths"])
-    if args.grid_from:
+    reference = []
+    if args.landscape:
+        pooled = pooled_landscape(args.landscape, list(BOX))
+        best = pooled.iloc[0]
+        rows.append({"method": f"grid {args.grid} x {args.grid}, {int(best['count'])} seeds "
+                               f"({len(args.landscape)} runs pooled)", "seed": None,
+                     "simulations": int(pooled["count"].sum()), "wall_s": float("nan"),
+                     "best": float(best["mean"]), **{name: float(best[name]) for name in BOX}})
+        reference = [{"method": f"landscape rank {k}", "seed": None,
+                      "simulations": int(point["count"]), "wall_s": float("nan"),
+                      "best": float(point["mean"]), **{name: float(point[name]) for name in BOX}}
+                     for k, (_, point) in enumerate(pooled.head(args.reference_top).iterrows())]
+    elif args.grid_from:
         # the grid's row of an earlier run of the same problem: its best point is validated
         # again below with the same noise keys, so its validated score is that run's
         earlier = json.loads(Path(args.grid_from).read_text())
@@ -138,7 +169,7 @@ def main() -> None:
                      if not key.startswith("validated") and key != "gap_to_grid"})
         rows[0]["method"] += " (earlier run)"
     else:
-        rows.append(grid_row(args, BOX, parsed, target, objective))
+        rows.append(grid_row(args, BOX, parsed, target, objective, save=args.save_grid))
     dump(rows)
     for method in ("cmaes", "tpe"):
         for seed in range(args.repeats):
@@ -147,6 +178,9 @@ def main() -> None:
             run_job(settings(method, seed), connectome, empirical, 0, out)
             wall = time.perf_counter() - started
             history = pd.read_csv(out)
+            if args.histories:
+                Path(args.histories).mkdir(parents=True, exist_ok=True)
+                history.to_csv(Path(args.histories) / f"{method}-{seed}.csv", index=False)
             spent = int(history["seeds"].sum())
             if args.select:  # chosen by the re-simulated scores of its top candidates
                 history = history[history["phase"] == "validate"]
@@ -159,7 +193,21 @@ def main() -> None:
             dump(rows)
     if args.validate:
         validate(rows, args.validate, list(BOX), parsed, target, objective)
+        if reference:
+            # keys of their own, after the rows' (at most 2**20 of those)
+            validate(reference, args.validate, list(BOX), parsed, target, objective,
+                     first=VALIDATION_KEYS + 2**20)
+            for row in reference:
+                row["validated_gap"] = rows[0]["validated"] - row["validated"]
     dump(rows)
+    if reference:
+        print("The pooled grid's best points, each validated:")
+        print("| rank | pooled seeds | pooled mean | validated | " + " | ".join(BOX) + " |")
+        print("|---" * (4 + len(BOX)) + "|")
+        for k, row in enumerate(reference):
+            print(f"| {k} | {row['simulations']} | {row['best']:.4f} | "
+                  f"{row['validated']:.4f} ± {row['validated_se']:.4f} | "
+                  + " | ".join(f"{row[name]:.3f}" for name in BOX) + " |")
     extra = ["validated", "validated gap"] if args.validate else []
     print("| method | seed | simulations | wall (s) | best objective | gap to grid | "
           + " | ".join(extra + list(BOX)) + " |")
@@ -167,8 +215,9 @@ def main() -> None:
     for row in rows:
         checked = ([f"{row['validated']:.4f} ± {row['validated_se']:.4f}",
                     f"{row['validated_gap']:+.4f}"] if args.validate else [])
+        wall = "" if np.isnan(row["wall_s"]) else f"{row['wall_s']:.0f}"
         print(f"| {row['method']} | {'' if row['seed'] is None else row['seed']} | "
-              f"{row['simulations']} | {row['wall_s']:.0f} | {row['best']:.4f} | "
+              f"{row['simulations']} | {wall} | {row['best']:.4f} | "
               f"{row['gap_to_grid']:+.4f} | "
               + " | ".join(checked + [f"{row[name]:.3f}" for name in BOX]) + " |")
 
@@ -178,7 +227,8 @@ def main() -> None:
 VALIDATION_KEYS = 3 * 2**30
 
 
-def grid_row(args, box: dict, parsed: Settings, target: Subject, objective: dict) -> dict:
+def grid_row(args, box: dict, parsed: Settings, target: Subject, objective: dict, *,
+             save: str | None = None) -> dict:
     """The n x n grid, every point simulated ``args.seeds`` times, all in one batch."""
     axes = [np.linspace(*box[name], args.grid) for name in box]
     mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(box), -1).T
@@ -190,6 +240,13 @@ def grid_row(args, box: dict, parsed: Settings, target: Subject, objective: dict
                                sim_index=np.arange(len(repeated), dtype=np.int64)),
                          [target], bold_options=parsed.bold, weights=objective)
     wall = time.perf_counter() - started
+    if save:
+        landscape = table.drop(columns=[c for c in ("subject",) if c in table]).copy()
+        for k, name in enumerate(box):
+            landscape.insert(k, name, repeated[:, k])
+        landscape.insert(len(box), "realisation", np.tile(np.arange(args.seeds), len(mesh)))
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        landscape.to_csv(save, index=False, float_format="%.6g")
     # a point with a diverged realisation scores NaN, as in the fit and the optimisers
     per_point = np.asarray(table["objective"], dtype=float).reshape(len(mesh), args.seeds)
     scores = per_point.mean(axis=1)
@@ -199,15 +256,38 @@ def grid_row(args, box: dict, parsed: Settings, target: Subject, objective: dict
             **{name: float(mesh[best, k]) for k, name in enumerate(box)}}
 
 
+def _nulls(value):
+    if isinstance(value, dict):
+        return {key: _nulls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nulls(item) for item in value]
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def pooled_landscape(paths: list[str], names: list[str]) -> pd.DataFrame:
+    """``--save-grid`` files of one grid pooled: per point the mean, standard deviation and
+    count of its realisations' objectives, best first (a point with a diverged
+    realisation scores NaN, last)."""
+    table = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    missing = sorted({*names, "objective"} - set(table.columns))
+    if missing:
+        raise SystemExit(f"{paths}: no column(s) {missing}")
+    pooled = table.groupby(names)["objective"].agg(["mean", "std", "count"])
+    pooled.loc[table.groupby(names)["objective"].apply(lambda v: v.isna().any()), "mean"] = \
+        np.nan
+    return pooled.sort_values("mean", ascending=False, na_position="last").reset_index()
+
+
 def validate(rows: list[dict], repeats: int, names: list[str], parsed: Settings,
-             target: Subject, objective: dict) -> None:
+             target: Subject, objective: dict, *, first: int | None = None) -> None:
     """Each row's best point simulated ``repeats`` more times in one batch, with noise keys
     no search used; adds ``validated`` (the mean), ``validated_se`` (its standard error)
     and ``validated_gap`` (the grid's validated score minus the row's)."""
     points = np.array([[row[name] for name in names] for row in rows])
     batch = Batch(subjects=[0] * (len(rows) * repeats),
                   params=np.repeat(points, repeats, axis=0),
-                  sim_index=VALIDATION_KEYS + np.arange(len(rows) * repeats, dtype=np.int64))
+                  sim_index=(VALIDATION_KEYS if first is None else first)
+                  + np.arange(len(rows) * repeats, dtype=np.int64))
     table, _ = run_batch(parsed.simulate, names, batch, [target],
                          bold_options=parsed.bold, weights=objective)
     values = np.asarray(table["objective"], dtype=float).reshape(len(rows), repeats)
