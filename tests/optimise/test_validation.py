@@ -20,7 +20,7 @@ from brainsweep.fit.stage import read_empirical
 from brainsweep.io import load_npz
 from brainsweep.optimise.evaluate import Batch, Subject, run_batch
 from brainsweep.optimise.stage import Settings, run_job, state_paths
-from brainsweep.optimise.summary import best_per_subject
+from brainsweep.optimise.summary import best_per_subject, selection_bias
 
 VALIDATE = {"top": 2, "seeds": 3}
 
@@ -66,6 +66,8 @@ def test_validation_rows_rescore_the_top_candidates_with_fresh_noise(problem_fil
     assert best["objective"] == winner["objective"]
     assert best["global_coupling"] == winner["global_coupling"]
     assert best["search_objective"] == winner["search_objective"]
+    assert best["selection_bias"] == selection_bias(checked["objective"],
+                                                    checked["objective_se"])
 
 
 def test_a_job_killed_before_its_validation_finishes_it(problem_files, tmp_path):
