@@ -95,6 +95,10 @@ def main() -> None:
     parser.add_argument("--histories", metavar="DIR",
                         help="copy each optimiser run's history.csv into DIR")
     args = parser.parse_args()
+    if args.reference_top and not (args.landscape and args.validate):
+        parser.error("--reference-top needs --landscape and --validate")
+    if args.landscape and (args.grid_from or args.save_grid):
+        parser.error("--landscape is the grid: not with --grid-from or --save-grid")
 
     problem = PROBLEMS[args.problem]
     BOX, objective = problem["box"], problem["objective"]
@@ -149,14 +153,15 @@ def main() -> None:
     target = Subject("group", data["fc_group"], fcd, conn["weights"], conn["lengths"])
     reference = []
     if args.landscape:
-        pooled = pooled_landscape(args.landscape, list(BOX))
+        pooled = pooled_landscape(args.landscape, list(BOX), box=BOX)
         best = pooled.iloc[0]
-        rows.append({"method": f"grid {args.grid} x {args.grid}, {int(best['count'])} seeds "
+        shape = " x ".join(str(pooled[name].nunique()) for name in BOX)
+        rows.append({"method": f"grid {shape}, {int(best['size'])} seeds "
                                f"({len(args.landscape)} runs pooled)", "seed": None,
-                     "simulations": int(pooled["count"].sum()), "wall_s": float("nan"),
+                     "simulations": int(pooled["size"].sum()), "wall_s": float("nan"),
                      "best": float(best["mean"]), **{name: float(best[name]) for name in BOX}})
         reference = [{"method": f"landscape rank {k}", "seed": None,
-                      "simulations": int(point["count"]), "wall_s": float("nan"),
+                      "simulations": int(point["size"]), "wall_s": float("nan"),
                       "best": float(point["mean"]), **{name: float(point[name]) for name in BOX}}
                      for k, (_, point) in enumerate(pooled.head(args.reference_top).iterrows())]
     elif args.grid_from:
@@ -165,7 +170,9 @@ def main() -> None:
         earlier = json.loads(Path(args.grid_from).read_text())
         if earlier["problem"]["box"] != BOX or earlier["problem"]["seeds"] != args.seeds:
             raise SystemExit(f"{args.grid_from}: another box or seeds than this run's")
-        rows.append({key: value for key, value in earlier["rows"][0].items()
+        # a quantity that run did not measure is null there: NaN here
+        rows.append({key: float("nan") if value is None and key != "seed" else value
+                     for key, value in earlier["rows"][0].items()
                      if not key.startswith("validated") and key != "gap_to_grid"})
         rows[0]["method"] += " (earlier run)"
     else:
@@ -194,7 +201,9 @@ def main() -> None:
     if args.validate:
         validate(rows, args.validate, list(BOX), parsed, target, objective)
         if reference:
-            # keys of their own, after the rows' (at most 2**20 of those)
+            # keys of their own, after the rows'
+            if len(rows) * args.validate > 2**20:
+                raise SystemExit("too many validations for the reference's keys")
             validate(reference, args.validate, list(BOX), parsed, target, objective,
                      first=VALIDATION_KEYS + 2**20)
             for row in reference:
@@ -215,7 +224,8 @@ def main() -> None:
     for row in rows:
         checked = ([f"{row['validated']:.4f} ± {row['validated_se']:.4f}",
                     f"{row['validated_gap']:+.4f}"] if args.validate else [])
-        wall = "" if np.isnan(row["wall_s"]) else f"{row['wall_s']:.0f}"
+        wall = "" if row["wall_s"] is None or np.isnan(row["wall_s"]) else \
+            f"{row['wall_s']:.0f}"
         print(f"| {row['method']} | {'' if row['seed'] is None else row['seed']} | "
               f"{row['simulations']} | {wall} | {row['best']:.4f} | "
               f"{row['gap_to_grid']:+.4f} | "
@@ -246,6 +256,8 @@ def grid_row(args, box: dict, parsed: Settings, target: Subject, objective: dict
             landscape.insert(k, name, repeated[:, k])
         landscape.insert(len(box), "realisation", np.tile(np.arange(args.seeds), len(mesh)))
         Path(save).parent.mkdir(parents=True, exist_ok=True)
+        # 6 significant digits, the coordinates too: every file of one grid has the same
+        # rounded points, so --landscape pools them (and validates the rounded points)
         landscape.to_csv(save, index=False, float_format="%.6g")
     # a point with a diverged realisation scores NaN, as in the fit and the optimisers
     per_point = np.asarray(table["objective"], dtype=float).reshape(len(mesh), args.seeds)
@@ -257,25 +269,42 @@ def grid_row(args, box: dict, parsed: Settings, target: Subject, objective: dict
 
 
 def _nulls(value):
+    """NaN and infinities as null (JSON has neither), through dicts, lists and tuples."""
     if isinstance(value, dict):
         return {key: _nulls(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_nulls(item) for item in value]
-    return None if isinstance(value, float) and np.isnan(value) else value
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
-def pooled_landscape(paths: list[str], names: list[str]) -> pd.DataFrame:
-    """``--save-grid`` files of one grid pooled: per point the mean, standard deviation and
-    count of its realisations' objectives, best first (a point with a diverged
-    realisation scores NaN, last)."""
-    table = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
-    missing = sorted({*names, "objective"} - set(table.columns))
-    if missing:
-        raise SystemExit(f"{paths}: no column(s) {missing}")
-    pooled = table.groupby(names)["objective"].agg(["mean", "std", "count"])
-    pooled.loc[table.groupby(names)["objective"].apply(lambda v: v.isna().any()), "mean"] = \
-        np.nan
-    return pooled.sort_values("mean", ascending=False, na_position="last").reset_index()
+def pooled_landscape(paths: list[str], names: list[str], *,
+                     box: dict | None = None) -> pd.DataFrame:
+    """``--save-grid`` files of one grid pooled: per point the mean and standard deviation
+    of its realisations' objectives and their number (``size``), best first. A point with a
+    diverged realisation scores NaN (mean and s.d.) and comes last. With ``box``, each
+    axis must be the n evenly spaced values of the box that ``grid_row`` makes."""
+    tables = []
+    for path in paths:
+        table = pd.read_csv(path)
+        missing = sorted({*names, "objective"} - set(table.columns))
+        if missing:
+            raise SystemExit(f"{path}: no column(s) {missing}")
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
+    groups = table.groupby(names)["objective"]
+    pooled = groups.agg(["mean", "std", "size"])
+    diverged = table["objective"].isna().groupby([table[n] for n in names]).any()
+    pooled.loc[diverged[diverged].index, ["mean", "std"]] = np.nan
+    pooled = pooled.sort_values("mean", ascending=False, na_position="last").reset_index()
+    for name in box or {}:
+        axis = np.sort(pooled[name].unique())
+        expected = np.linspace(*box[name], axis.size)
+        if not np.allclose(axis, expected, rtol=1e-5, atol=1e-6 * np.ptp(expected)):
+            raise SystemExit(f"{paths}: axis {name} is not {axis.size} points evenly "
+                             f"spanning {box[name]}")
+    return pooled
 
 
 def validate(rows: list[dict], repeats: int, names: list[str], parsed: Settings,

@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from optimise_vs_grid import pooled_landscape  # noqa: E402  (this folder, run as a script)
 
 NAMES = ("global_coupling", "a")
 
@@ -33,20 +34,20 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
-    grids = [pd.read_csv(path) for path in args.grids]
-    pooled = pd.concat(grids).groupby(list(NAMES))["objective"].agg(["mean", "count"])
+    # the benchmark's pooling: a point with a diverged realisation is NaN (blank), never best
+    grids = [pooled_landscape([path], list(NAMES)) for path in args.grids]
+    pooled = pooled_landscape(args.grids, list(NAMES)).set_index(list(NAMES))
     G = np.sort(pooled.index.get_level_values(0).unique())
     A = np.sort(pooled.index.get_level_values(1).unique())
     surface = pooled["mean"].unstack().loc[G, A].to_numpy()
-    seeds = int(pooled["count"].iloc[0])
+    seeds = int(pooled["size"].max())
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2))
     image = left.pcolormesh(A, G, surface, vmin=0.0, vmax=0.32, shading="nearest",
                             cmap="viridis")
     fig.colorbar(image, ax=left, label=f"objective, mean over {seeds} noise seeds")
     for path, grid in zip(args.grids, grids, strict=True):
-        means = grid.groupby(list(NAMES))["objective"].mean()
-        g, a = means.idxmax()
+        g, a = grid.iloc[0][list(NAMES)]
         seed = re.search(r"seed(\d+)", Path(path).name)
         left.plot(a, g, "w*", ms=14, mec="k")
         left.annotate(f"grid, seed {seed.group(1) if seed else '?'}", (a, g), color="w",
@@ -55,7 +56,8 @@ def main() -> None:
     left.plot(a, g, "wX", ms=12, mec="k", label=f"best of the pooled grid ({seeds} seeds)")
     for path in args.histories:
         history = pd.read_csv(path)
-        chosen = history[history.get("phase", "search") == "validate"]
+        # chosen by its validation where it had one, else by its searched scores
+        chosen = history[history["phase"] == "validate"] if "phase" in history else history
         if chosen.empty:
             chosen = history
         best = chosen.loc[chosen["objective"].idxmax()]

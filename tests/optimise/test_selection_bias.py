@@ -28,6 +28,19 @@ def test_a_tie_of_five_overstates_by_the_expected_maximum_of_five():
     assert bias == pytest.approx(1.16296 * s, abs=4 * s / math.sqrt(DRAWS))
 
 
+@pytest.mark.parametrize("means, errors", [([0.30, 0.29], [0.01, 0.01]),
+                                           ([0.30, 0.295], [0.004, 0.012])])
+def test_two_candidates_match_the_analytic_bias(means, errors):
+    # X_i ~ N(m_i, s_i^2): E[X_chosen - m_chosen] = theta * phi(delta / theta), with
+    # delta = m_1 - m_2 and theta = sqrt(s_1^2 + s_2^2); a formula that subtracted the
+    # highest mean instead of the chosen point's would miss by delta * Phi(-delta / theta)
+    delta = means[0] - means[1]
+    theta = math.hypot(*errors)
+    expected = theta * math.exp(-0.5 * (delta / theta) ** 2) / math.sqrt(2 * math.pi)
+    bias = selection_bias(means, errors, draws=DRAWS)
+    assert bias == pytest.approx(expected, abs=4 * max(errors) / math.sqrt(DRAWS))
+
+
 def test_a_clear_winner_is_not_overstated():
     # the top score is chosen in every draw: its draws average to its own mean
     bias = selection_bias([0.30, 0.20, 0.10], [0.005, 0.005, 0.005], draws=DRAWS)
