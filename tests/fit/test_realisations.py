@@ -132,25 +132,29 @@ def test_a_diverged_realisation_makes_its_point_unscored(tmp_path):
     assert np.isnan(points.loc[0, "fc_corr"]) and not points.loc[1:, "diverged"].any()
 
 
+def _fit(shards, emp, degenerate, out):
+    """The fit stage with these ``fit.degenerate`` settings: its scores.csv,
+    realisations.csv and best.json."""
+    fit.run_stage(shards, emp, {"degenerate": degenerate} if degenerate is not None else {},
+                  out)
+    return (pd.read_csv(out / "scores.csv"), pd.read_csv(out / "realisations.csv"),
+            json.loads((out / "best.json").read_text()))
+
+
 def test_a_synchronised_point_is_flagged_and_cannot_win(tmp_path):
     # point 1: the empirical pattern squeezed towards 1, as when the whole network moves as
     # one: it correlates perfectly with the data, and its mean FC is far above the data's
     shards, emp, group = _study_with_point(tmp_path, 1, lambda group: 0.9 + 0.1 * group)
-    fit.run_stage(shards, emp, {"degenerate": {"max_mean_fc_excess": 0.2}}, tmp_path / "fit")
-    points = pd.read_csv(tmp_path / "fit" / "scores.csv")
-    per_sim = pd.read_csv(tmp_path / "fit" / "realisations.csv")
+    points, per_sim, best = _fit(shards, emp, {"max_mean_fc_excess": 0.2}, tmp_path / "fit")
     assert points.loc[1, "fc_corr"] == pytest.approx(1.0, abs=1e-6)
     assert points["degenerate"].tolist() == [False, True, False]
     assert points.loc[1, "degenerate_reason"] == "mean_fc"
     assert per_sim["degenerate"].tolist() == [False] * 3 + [True] * 3 + [False] * 3
-    best = json.loads((tmp_path / "fit" / "best.json").read_text())
     assert best["best_fit"]["point"] != 1
     assert [row["point"] for row in best["excluded_better_than_best"]] == [1]
     assert best["n_points_degenerate"] == 1 and best["degenerate_reasons"]["mean_fc"] == 3
     # with the check off the synchronised point wins: the flag is what kept it out
-    fit.run_stage(shards, emp, {"degenerate": {"max_mean_fc_excess": None}},
-                  tmp_path / "off")
-    best_off = json.loads((tmp_path / "off" / "best.json").read_text())
+    best_off = _fit(shards, emp, {"max_mean_fc_excess": None}, tmp_path / "off")[2]
     assert best_off["best_fit"]["point"] == 1 and best_off["excluded_better_than_best"] == []
 
 
@@ -160,21 +164,17 @@ def test_an_uncoupled_point_is_flagged_low_and_cannot_win(tmp_path):
     shards, emp, group = _study_with_point(tmp_path, 2, lambda group: 0.02 * group)
     upper = group[np.triu_indices(N, 1)]
     assert 0.98 * upper.mean() > 0.05  # the data's mean FC is 0.07 here, point 2's 0.0014
-    fit.run_stage(shards, emp, {"degenerate": {"max_mean_fc_deficit": 0.05}}, tmp_path / "fit")
-    points = pd.read_csv(tmp_path / "fit" / "scores.csv")
-    per_sim = pd.read_csv(tmp_path / "fit" / "realisations.csv")
+    points, per_sim, best = _fit(shards, emp, {"max_mean_fc_deficit": 0.05}, tmp_path / "fit")
     assert points.loc[2, "fc_corr"] == pytest.approx(1.0, abs=1e-6)
     assert points["degenerate"].tolist() == [False, False, True]
     assert points.loc[2, "degenerate_reason"] == "low_mean_fc"
     assert per_sim["degenerate"].tolist() == [False] * 6 + [True] * 3
-    best = json.loads((tmp_path / "fit" / "best.json").read_text())
     assert best["best_fit"]["point"] != 2
     assert [row["point"] for row in best["excluded_better_than_best"]] == [2]
     assert best["degenerate_reasons"]["low_mean_fc"] == 3
     assert best["degenerate_thresholds"]["max_mean_fc_deficit"] == 0.05
     # off by default: the same study without the key lets the uncoupled point win
-    fit.run_stage(shards, emp, {}, tmp_path / "default")
-    best_default = json.loads((tmp_path / "default" / "best.json").read_text())
+    best_default = _fit(shards, emp, None, tmp_path / "default")[2]
     assert best_default["degenerate_thresholds"]["max_mean_fc_deficit"] is None
     assert best_default["best_fit"]["point"] == 2
     assert best_default["degenerate_reasons"]["low_mean_fc"] == 0
