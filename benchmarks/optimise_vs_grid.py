@@ -93,10 +93,18 @@ def main() -> None:
                         help="write every grid simulation's metrics (one row per point and "
                              "seed): the landscape, to study the noise and the ridge")
     parser.add_argument("--histories", metavar="DIR",
-                        help="copy each optimiser run's history.csv into DIR")
+                        help="copy each optimiser run's history.csv into DIR "
+                             "(as METHOD-SEED.csv)")
+    parser.add_argument("--reuse-histories", action="store_true",
+                        help="with --histories: a run whose file is already in DIR is "
+                             "read from it, not run again (to validate earlier runs)")
+    parser.add_argument("--methods", nargs="+", choices=("cmaes", "tpe"),
+                        default=["cmaes", "tpe"])
     args = parser.parse_args()
     if args.reference_top and not (args.landscape and args.validate):
         parser.error("--reference-top needs --landscape and --validate")
+    if args.reuse_histories and not args.histories:
+        parser.error("--reuse-histories needs --histories")
     if args.landscape and (args.grid_from or args.save_grid):
         parser.error("--landscape is the grid: not with --grid-from or --save-grid")
 
@@ -108,22 +116,12 @@ def main() -> None:
     if args.noise_seed is not None:
         study["simulation"]["seed"] = args.noise_seed
     work = Path(tempfile.mkdtemp(prefix="optimise-bench-"))
-    connectome = build_connectome({k: v for k, v in study["connectome"].items()
-                                   if k not in ("name", "subjects")}, work / "connectome.npz")
-    empirical_settings = {**{k: v for k, v in study["empirical"].items()
-                             if k not in ("name", "subjects")},
-                          "postprocess": {**study["bold"], "transient_s": 0.0}}
-    empirical = build_empirical(empirical_settings, work / "empirical.npz")
+    connectome, empirical = build_inputs(study, work)
 
     def settings(method: str, seed: int) -> dict:
-        return {**{k: study[k] for k in ("model", "coupling", "integration", "simulation",
-                                         "monitors", "bold")},
-                "optimise": {"method": method, "parameters": BOX, "budget": args.budget,
-                             "population": args.population, "restarts": 1,
-                             "seeds": args.seeds, "objective": objective,
-                             "subjects": "group", "seed": seed,
-                             "validate": {"top": args.select[0], "seeds": args.select[1]}
-                             if args.select else None}}
+        return stage_settings(study, method, seed, box=BOX, objective=objective,
+                              budget=args.budget, population=args.population,
+                              seeds=args.seeds, select=args.select)
 
     rows = []
 
@@ -178,25 +176,20 @@ def main() -> None:
     else:
         rows.append(grid_row(args, BOX, parsed, target, objective, save=args.save_grid))
     dump(rows)
-    for method in ("cmaes", "tpe"):
+    for method in args.methods:
         for seed in range(args.repeats):
-            out = work / method / str(seed) / "jobs" / "job-0.csv"
-            started = time.perf_counter()
-            run_job(settings(method, seed), connectome, empirical, 0, out)
-            wall = time.perf_counter() - started
-            history = pd.read_csv(out)
-            if args.histories:
-                Path(args.histories).mkdir(parents=True, exist_ok=True)
-                history.to_csv(Path(args.histories) / f"{method}-{seed}.csv", index=False)
-            spent = int(history["seeds"].sum())
-            if args.select:  # chosen by the re-simulated scores of its top candidates
-                history = history[history["phase"] == "validate"]
-            # one row per candidate, its objective the mean over its seeds
-            top = history.loc[history["objective"].idxmax()]
+            saved = Path(args.histories) / f"{method}-{seed}.csv" if args.histories else None
+            history, wall = optimiser_history(
+                settings(method, seed), connectome, empirical, work,
+                reuse=saved if args.reuse_histories else None)
+            if saved is not None and not np.isfinite(wall):
+                print(f"[benchmark] {method} seed {seed}: the history in {saved}", flush=True)
+            elif saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                history.to_csv(saved, index=False)
             rows.append({"method": method, "seed": seed,
-                         "simulations": spent,
-                         "wall_s": wall, "best": float(top["objective"]),
-                         **{name: float(top[name]) for name in BOX}})
+                         "simulations": int(history["seeds"].sum()), "wall_s": wall,
+                         **chosen_row(history, list(BOX), selected=bool(args.select))})
             dump(rows)
     if args.validate:
         validate(rows, args.validate, list(BOX), parsed, target, objective)
@@ -230,6 +223,63 @@ def main() -> None:
               f"{row['simulations']} | {wall} | {row['best']:.4f} | "
               f"{row['gap_to_grid']:+.4f} | "
               + " | ".join(checked + [f"{row[name]:.3f}" for name in BOX]) + " |")
+
+
+def build_inputs(study: dict, work: Path) -> tuple[Path, Path]:
+    """The study's connectome and empirical stage outputs, built into ``work``."""
+    connectome = build_connectome({k: v for k, v in study["connectome"].items()
+                                   if k not in ("name", "subjects")}, work / "connectome.npz")
+    empirical_settings = {**{k: v for k, v in study["empirical"].items()
+                             if k not in ("name", "subjects")},
+                          "postprocess": {**study["bold"], "transient_s": 0.0}}
+    return connectome, build_empirical(empirical_settings, work / "empirical.npz")
+
+
+def stage_settings(study: dict, method: str, seed: int, *, box: dict, objective: dict,
+                   budget: int, population: int, seeds: int,
+                   select: tuple[int, int] | None) -> dict:
+    """The optimise stage's settings: the study's simulation sections and a one-restart
+    ``optimise:`` fit of the group FC over ``box``."""
+    return {**{k: study[k] for k in ("model", "coupling", "integration", "simulation",
+                                     "monitors", "bold")},
+            "optimise": {"method": method, "parameters": box, "budget": budget,
+                         "population": population, "restarts": 1, "seeds": seeds,
+                         "objective": objective, "subjects": "group", "seed": seed,
+                         "validate": {"top": select[0], "seeds": select[1]}
+                         if select else None}}
+
+
+def optimiser_history(settings: dict, connectome: Path, empirical: Path, work: Path, *,
+                      reuse: Path | None = None) -> tuple[pd.DataFrame, float]:
+    """One optimiser run's history and wall time. With ``reuse``, an existing file (a
+    ``--histories`` copy of an earlier run of the same settings) is read instead, its wall
+    time unknown (NaN); it must hold this budget's search and validation rows."""
+    opt = settings["optimise"]
+    if reuse is not None and reuse.is_file():
+        history = pd.read_csv(reuse)
+        phase = history["phase"] if "phase" in history else pd.Series("search",
+                                                                      index=history.index)
+        search, checked = history[phase == "search"], history[phase == "validate"]
+        expected = opt["validate"]["top"] if opt["validate"] else 0
+        if (len(search) != opt["budget"] or len(checked) != expected
+                or not (search["seeds"] == opt["seeds"]).all()
+                or (expected and not (checked["seeds"] == opt["validate"]["seeds"]).all())):
+            raise SystemExit(f"{reuse}: not a history of this run's budget, seeds and "
+                             "validation")
+        return history, float("nan")
+    out = work / opt["method"] / str(opt["seed"]) / "jobs" / "job-0.csv"
+    started = time.perf_counter()
+    run_job(settings, connectome, empirical, 0, out)
+    return pd.read_csv(out), time.perf_counter() - started
+
+
+def chosen_row(history: pd.DataFrame, names: list[str], *, selected: bool) -> dict:
+    """The point a run chose: its best candidate, by the re-simulated scores of its top
+    candidates when it validated them (``selected``)."""
+    if selected:
+        history = history[history["phase"] == "validate"]
+    top = history.loc[history["objective"].idxmax()]
+    return {"best": float(top["objective"]), **{name: float(top[name]) for name in names}}
 
 
 # noise keys of the validation runs: above every key a search of this benchmark uses

@@ -24,7 +24,8 @@ from brainsweep.optimise.settings import objective_sign
 from brainsweep.simulate.run import run as simulate
 from brainsweep.study.settings import SimulateSettings
 
-__all__ = ["Batch", "Subject", "connectivity", "objective", "run_batch"]
+__all__ = ["Batch", "Subject", "connectivity", "objective", "run_batch",
+           "simulate_connectivity"]
 
 _FILTER_KEYS = ("transient_s", "detrend", "bandpass", "zscore", "gsr")
 
@@ -98,6 +99,39 @@ def objective(metrics: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray
     return total
 
 
+def _simulate(settings: SimulateSettings, names: Sequence[str], params: np.ndarray,
+              sim_index: np.ndarray, subject: Subject, kernel_source: str | None):
+    """One :func:`brainsweep.simulate.run` call: ``params`` (S, d) with noise keys
+    ``sim_index`` on ``subject``'s connectome, BOLD monitored."""
+    model = settings.model.load()
+    integrator = settings.integrator
+    bold_cfg = settings.bold_monitor
+    return simulate(
+        {"weights": subject.weights, "lengths": subject.lengths}, model,
+        target=settings.simulation.target, dt=integrator.dt,
+        n_steps=settings.n_steps(model.time_unit_s),
+        params={name: params[:, k] for k, name in enumerate(names)},
+        integrator=integrator.method, coupling=settings.coupling.load(),
+        stochastic=integrator.stochastic, seed=settings.simulation.seed,
+        sim_index=sim_index, monitors=("bold",),
+        bold_period_s=bold_cfg.tr, bold_dt_s=bold_cfg.dt_s, bold_preset=bold_cfg.preset,
+        dtype=integrator.dtype, history_dtype=settings.simulation.history_dtype,
+        device=settings.simulation.device, kernel_source=kernel_source)
+
+
+def simulate_connectivity(settings: SimulateSettings, names: Sequence[str],
+                          params: np.ndarray, sim_index: np.ndarray, subject: Subject, *,
+                          bold_options: Mapping, kernel_source: str | None = None):
+    """The FC (S, N, N), FCD values (or None) and divergence flags (S,) of ``params``
+    simulated with noise keys ``sim_index``, exactly as :func:`run_batch` scores them (a
+    planted "empirical" FC for parameter recovery is made this way)."""
+    result = _simulate(settings, names, np.asarray(params, dtype=np.float64),
+                       np.asarray(sim_index, dtype=np.int64), subject, kernel_source)
+    matrices, fcds = connectivity(result.bold, result.diverged,
+                                  tr=settings.bold_monitor.tr, options=bold_options)
+    return matrices, fcds, result.diverged
+
+
 def run_batch(settings: SimulateSettings, names: Sequence[str], batch: Batch,
               subjects: Sequence[Subject], *, bold_options: Mapping,
               weights: Mapping[str, float], kernel_source: str | None = None,
@@ -108,10 +142,6 @@ def run_batch(settings: SimulateSettings, names: Sequence[str], batch: Batch,
     """
     import time
 
-    model = settings.model.load()
-    integrator = settings.integrator
-    bold_cfg = settings.bold_monitor
-    n_steps = settings.n_steps(model.time_unit_s)
     owner = np.asarray(batch.subjects)
     if structural == "group":
         groups = [np.arange(owner.size)]
@@ -124,19 +154,12 @@ def run_batch(settings: SimulateSettings, names: Sequence[str], batch: Batch,
             continue
         subject = subjects[int(owner[members[0]])]
         started = time.perf_counter()
-        result = simulate(
-            {"weights": subject.weights, "lengths": subject.lengths}, model,
-            target=settings.simulation.target, dt=integrator.dt, n_steps=n_steps,
-            params={name: batch.params[members, k] for k, name in enumerate(names)},
-            integrator=integrator.method, coupling=settings.coupling.load(),
-            stochastic=integrator.stochastic, seed=settings.simulation.seed,
-            sim_index=batch.sim_index[members], monitors=("bold",),
-            bold_period_s=bold_cfg.tr, bold_dt_s=bold_cfg.dt_s, bold_preset=bold_cfg.preset,
-            dtype=integrator.dtype, history_dtype=settings.simulation.history_dtype,
-            device=settings.simulation.device, kernel_source=kernel_source)
+        result = _simulate(settings, names, batch.params[members],
+                           batch.sim_index[members], subject, kernel_source)
+        diverged = result.diverged
         timings["simulate_s"] += time.perf_counter() - started
         started = time.perf_counter()
-        matrices, fcds = connectivity(result.bold, result.diverged, tr=bold_cfg.tr,
+        matrices, fcds = connectivity(result.bold, diverged, tr=settings.bold_monitor.tr,
                                       options=bold_options)
         for position in np.unique(owner[members]):
             mine = np.flatnonzero(owner[members] == position)
@@ -146,7 +169,7 @@ def run_batch(settings: SimulateSettings, names: Sequence[str], batch: Batch,
                           empirical_fcd=target.fcd if with_fcd else None,
                           sim_fcd=[fcds[i] for i in mine] if with_fcd else None)
             table["objective"] = objective(table, weights)
-            table["diverged"] = result.diverged[mine]
+            table["diverged"] = diverged[mine]
             for local, row in zip(mine, table.to_dict("records"), strict=True):
                 rows[int(members[local])] = row
         timings["score_s"] += time.perf_counter() - started
