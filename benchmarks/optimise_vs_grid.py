@@ -100,6 +100,12 @@ def main() -> None:
                              "read from it, not run again (to validate earlier runs)")
     parser.add_argument("--methods", nargs="+", choices=("cmaes", "tpe"),
                         default=["cmaes", "tpe"])
+    parser.add_argument("--common-noise", action="store_true",
+                        help="the optimisers' optimise.common_noise: a generation's "
+                             "candidates share their noise realisations")
+    parser.add_argument("--paired", action="store_true",
+                        help="with --validate: every point validated with the same noise "
+                             "keys, so that the gaps are paired comparisons")
     args = parser.parse_args()
     if args.reference_top and not (args.landscape and args.validate):
         parser.error("--reference-top needs --landscape and --validate")
@@ -121,7 +127,8 @@ def main() -> None:
     def settings(method: str, seed: int) -> dict:
         return stage_settings(study, method, seed, box=BOX, objective=objective,
                               budget=args.budget, population=args.population,
-                              seeds=args.seeds, select=args.select)
+                              seeds=args.seeds, select=args.select,
+                              common_noise=args.common_noise)
 
     rows = []
 
@@ -192,13 +199,15 @@ def main() -> None:
                          **chosen_row(history, list(BOX), selected=bool(args.select))})
             dump(rows)
     if args.validate:
-        validate(rows, args.validate, list(BOX), parsed, target, objective)
+        validate(rows, args.validate, list(BOX), parsed, target, objective,
+                 paired=args.paired)
         if reference:
             # keys of their own, after the rows'
             if len(rows) * args.validate > 2**20:
                 raise SystemExit("too many validations for the reference's keys")
             validate(reference, args.validate, list(BOX), parsed, target, objective,
-                     first=VALIDATION_KEYS + 2**20)
+                     first=VALIDATION_KEYS + (0 if args.paired else 2**20),
+                     paired=args.paired)
             for row in reference:
                 row["validated_gap"] = rows[0]["validated"] - row["validated"]
     dump(rows)
@@ -216,7 +225,8 @@ def main() -> None:
     print("|---" * (6 + len(extra) + len(BOX)) + "|")
     for row in rows:
         checked = ([f"{row['validated']:.4f} ± {row['validated_se']:.4f}",
-                    f"{row['validated_gap']:+.4f}"] if args.validate else [])
+                    f"{row['validated_gap']:+.4f} ± {row['validated_gap_se']:.4f}"]
+                   if args.validate else [])
         wall = "" if row["wall_s"] is None or np.isnan(row["wall_s"]) else \
             f"{row['wall_s']:.0f}"
         print(f"| {row['method']} | {'' if row['seed'] is None else row['seed']} | "
@@ -237,7 +247,7 @@ def build_inputs(study: dict, work: Path) -> tuple[Path, Path]:
 
 def stage_settings(study: dict, method: str, seed: int, *, box: dict, objective: dict,
                    budget: int, population: int, seeds: int,
-                   select: tuple[int, int] | None) -> dict:
+                   select: tuple[int, int] | None, common_noise: bool = False) -> dict:
     """The optimise stage's settings: the study's simulation sections and a one-restart
     ``optimise:`` fit of the group FC over ``box``."""
     return {**{k: study[k] for k in ("model", "coupling", "integration", "simulation",
@@ -245,6 +255,7 @@ def stage_settings(study: dict, method: str, seed: int, *, box: dict, objective:
             "optimise": {"method": method, "parameters": box, "budget": budget,
                          "population": population, "restarts": 1, "seeds": seeds,
                          "objective": objective, "subjects": "group", "seed": seed,
+                         "common_noise": common_noise,
                          "validate": {"top": select[0], "seeds": select[1]}
                          if select else None}}
 
@@ -263,9 +274,14 @@ def optimiser_history(settings: dict, connectome: Path, empirical: Path, work: P
         expected = opt["validate"]["top"] if opt["validate"] else 0
         if (len(search) != opt["budget"] or len(checked) != expected
                 or not (search["seeds"] == opt["seeds"]).all()
-                or (expected and not (checked["seeds"] == opt["validate"]["seeds"]).all())):
-            raise SystemExit(f"{reuse}: not a history of this run's budget, seeds and "
-                             "validation")
+                or (expected and not (checked["seeds"] == opt["validate"]["seeds"]).all())
+                # common noise: one set of noise keys per generation (the same thing for
+                # a population of one)
+                or (opt["population"] > 1
+                    and (search.groupby("generation")["sim_index"].nunique() == 1).all()
+                    != bool(opt.get("common_noise")))):
+            raise SystemExit(f"{reuse}: not a history of this run's budget, seeds, "
+                             "validation and noise keys")
         return history, float("nan")
     out = work / opt["method"] / str(opt["seed"]) / "jobs" / "job-0.csv"
     started = time.perf_counter()
@@ -358,23 +374,33 @@ def pooled_landscape(paths: list[str], names: list[str], *,
 
 
 def validate(rows: list[dict], repeats: int, names: list[str], parsed: Settings,
-             target: Subject, objective: dict, *, first: int | None = None) -> None:
+             target: Subject, objective: dict, *, first: int | None = None,
+             paired: bool = False) -> None:
     """Each row's best point simulated ``repeats`` more times in one batch, with noise keys
     no search used; adds ``validated`` (the mean), ``validated_se`` (its standard error)
-    and ``validated_gap`` (the grid's validated score minus the row's)."""
+    and ``validated_gap`` (the first row's validated score minus the row's).
+
+    ``paired``: every row with the same keys (common random numbers). A realisation moves
+    nearby points alike, so the rows' differences then lose that shared luck, and
+    ``validated_gap_se`` is the paired standard error of the gap; otherwise each row has
+    keys of its own and the gap's error is the two means' errors combined."""
+    first = VALIDATION_KEYS if first is None else first
     points = np.array([[row[name] for name in names] for row in rows])
+    keys = (np.tile(np.arange(repeats), len(rows)) if paired
+            else np.arange(len(rows) * repeats)).astype(np.int64) + first
     batch = Batch(subjects=[0] * (len(rows) * repeats),
-                  params=np.repeat(points, repeats, axis=0),
-                  sim_index=(VALIDATION_KEYS if first is None else first)
-                  + np.arange(len(rows) * repeats, dtype=np.int64))
+                  params=np.repeat(points, repeats, axis=0), sim_index=keys)
     table, _ = run_batch(parsed.simulate, names, batch, [target],
                          bold_options=parsed.bold, weights=objective)
     values = np.asarray(table["objective"], dtype=float).reshape(len(rows), repeats)
     for row, sample in zip(rows, values, strict=True):
         row["validated"] = float(np.mean(sample))  # NaN if any realisation diverged
         row["validated_se"] = float(np.std(sample, ddof=1) / np.sqrt(repeats))
-    for row in rows:
+    for row, sample in zip(rows, values, strict=True):
         row["validated_gap"] = rows[0]["validated"] - row["validated"]
+        row["validated_gap_se"] = (
+            float(np.std(values[0] - sample, ddof=1) / np.sqrt(repeats)) if paired
+            else float(np.hypot(rows[0]["validated_se"], row["validated_se"])))
 
 
 if __name__ == "__main__":

@@ -115,9 +115,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--select", type=int, nargs=2, metavar=("TOP", "SEEDS"))
     parser.add_argument("--validate", type=int, default=0)
+    parser.add_argument("--paired", action="store_true",
+                        help="with --validate: the planted and the recovered points "
+                             "validated with the same noise keys (paired gaps)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--methods", nargs="+", choices=("cmaes", "tpe"),
                         default=["cmaes", "tpe"])
+    parser.add_argument("--common-noise", action="store_true",
+                        help="optimise.common_noise: a generation's candidates share their "
+                             "noise realisations")
     parser.add_argument("--target", default=None, help="override simulation.target")
     parser.add_argument("--out", default="results/benchmarks/parameter_recovery.json")
     args = parser.parse_args()
@@ -139,10 +145,12 @@ def main() -> None:
     def settings(method: str, seed: int) -> dict:
         return bench.stage_settings(study, method, seed, box=box, objective=objective,
                                     budget=args.budget, population=args.population,
-                                    seeds=args.seeds, select=args.select)
+                                    seeds=args.seeds, select=args.select,
+                                    common_noise=args.common_noise)
 
 
-    rows = [{"method": "planted", "seed": None, "simulations": 1, "wall_s": float("nan"),
+    rows = [{"method": "planted", "seed": None, "simulations": args.truth_realisations,
+             "wall_s": float("nan"),
              "best": float("nan"), **truth}]
     for method in args.methods:
         for seed in range(args.repeats):
@@ -162,14 +170,16 @@ def main() -> None:
                          and "fcd_ks" in objective else None, conn["weights"],
                          conn["lengths"])
         # validated_gap: the planted point's validated score minus the row's
-        bench.validate(rows, args.validate, list(box), parsed, target, objective)
+        bench.validate(rows, args.validate, list(box), parsed, target, objective,
+                       paired=args.paired)
     record = {"problem": {"name": args.problem, "study": problem["study"], "box": box,
                           "objective": objective, "truth": truth,
                           "truth_seed": args.truth_seed,
                           "truth_realisations": args.truth_realisations,
                           "noise_seed": study["simulation"].get("seed"),
                           "target": study["simulation"].get("target"),
-                          "seeds": args.seeds, "validate": args.validate},
+                          "seeds": args.seeds, "validate": args.validate,
+                          "paired": args.paired},
               "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(bench._nulls(record), indent=1))
@@ -181,7 +191,8 @@ def main() -> None:
     print("|---" * (5 + len(extra) + len(box) + len(ratio)) + "|")
     for row in rows:
         checked = ([f"{row['validated']:.4f} ± {row['validated_se']:.4f}",
-                    f"{row['validated_gap']:+.4f}"] if args.validate else [])
+                    f"{row['validated_gap']:+.4f} ± {row['validated_gap_se']:.4f}"]
+                   if args.validate else [])
         wall = "" if not np.isfinite(row["wall_s"]) else f"{row['wall_s']:.0f}"
         best = "" if not np.isfinite(row["best"]) else f"{row['best']:.4f}"
         cells = [f"{row[name]:.3f} ({row['error_' + name]:+.3f})" for name in box]

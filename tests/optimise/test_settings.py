@@ -40,6 +40,8 @@ BAD = {
     "validation with zero seeds": ({"validate": {"top": 2, "seeds": 0}},
                                    "optimise.validate.seeds", "integer >= 1"),
     "validation not a mapping": ({"validate": 3}, "optimise.validate", "expected null"),
+    "common noise not a boolean": ({"common_noise": "yes"}, "optimise.common_noise",
+                                   "expected true or false"),
 }
 
 

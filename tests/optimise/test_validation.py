@@ -86,3 +86,43 @@ def test_a_job_killed_before_its_validation_finishes_it(problem_files, tmp_path)
     out.unlink()
     resumed = pd.read_csv(run_job(options(), connectome, empirical, 0, out))
     pd.testing.assert_frame_equal(resumed, whole, check_exact=True)
+
+
+def test_common_noise_gives_a_generations_candidates_one_set_of_realisations(problem_files,
+                                                                              tmp_path):
+    # optimise.common_noise: within a generation (and within the validation) every
+    # candidate is simulated with the same noise keys, each generation with fresh ones; the
+    # rows' scores equal a batch built by hand with those shared keys, and differ from the
+    # same candidates simulated with keys of their own (so the keys are really shared)
+    connectome, empirical = problem_files
+    shared = settings(budget=8, seeds=2, validate=VALIDATE, common_noise=True)
+    history = pd.read_csv(run_job(shared, connectome, empirical, 0,
+                                  tmp_path / "jobs" / "job-0.csv"))
+    search = history[history["phase"] == "search"]
+    checked = history[history["phase"] == "validate"]
+    keys = search.groupby("generation")["sim_index"].unique()
+    assert [len(k) for k in keys] == [1, 1] and keys[0][0] != keys[1][0]
+    assert checked["sim_index"].nunique() == 1
+    assert checked["sim_index"].iloc[0] > (search["sim_index"] + search["seeds"] - 1).max()
+
+    parsed = Settings.from_mapping(shared)
+    data, conn = read_empirical(empirical), load_npz(connectome)
+    subject = Subject("group", data["fc_group"], None, conn["weights"], conn["lengths"])
+    first = search[search["generation"] == 1]
+    values = np.repeat(first[["global_coupling"]].to_numpy(), 2, axis=0)
+
+    def scores(sim_index):
+        table, _ = run_batch(parsed.simulate, ["global_coupling"],
+                             Batch(subjects=[0] * len(values), params=values,
+                                   sim_index=sim_index),
+                             [subject], bold_options=parsed.bold,
+                             weights=parsed.optimise["objective"])
+        return table["objective"].to_numpy().reshape(-1, 2).mean(axis=1)
+
+    common = np.tile(first["sim_index"].iloc[0] + np.arange(2), len(first))
+    np.testing.assert_allclose(first["objective"], scores(common), rtol=1e-12)
+    own = first["sim_index"].iloc[0] + np.arange(len(values))
+    assert not np.allclose(first["objective"], scores(own), rtol=1e-6)
+    # the bootstrap of the selection bias assumes independent errors: not stated here
+    best = best_per_subject(history, ["global_coupling"]).iloc[0]
+    assert best["selected_by"] == "validation" and np.isnan(best["selection_bias"])

@@ -115,16 +115,16 @@ def test_a_planted_group_is_its_realisations_fisher_z_mean(recovery, bench, tmp_
 
 
 def _history(budget: int, seeds: int, top: int, vseeds: int) -> pd.DataFrame:
-    rows = [{"phase": "search", "seeds": seeds, "objective": 0.1 * k, "g": float(k)}
-            for k in range(budget)]
+    rows = [{"phase": "search", "seeds": seeds, "objective": 0.1 * k, "g": float(k),
+             "generation": k // 3, "sim_index": k * seeds} for k in range(budget)]
     rows += [{"phase": "validate", "seeds": vseeds, "objective": 0.05 * k, "g": float(k)}
              for k in range(top)]
     return pd.DataFrame(rows)
 
 
 def test_a_saved_history_is_reused_only_for_the_same_run(bench, tmp_path):
-    settings = {"optimise": {"method": "tpe", "seed": 0, "budget": 6, "seeds": 4,
-                             "validate": {"top": 2, "seeds": 80}}}
+    settings = {"optimise": {"method": "tpe", "seed": 0, "budget": 6, "population": 3,
+                             "seeds": 4, "validate": {"top": 2, "seeds": 80}}}
     saved = tmp_path / "tpe-0.csv"
     _history(6, 4, 2, 80).to_csv(saved, index=False)
     history, wall = bench.optimiser_history(settings, None, None, tmp_path, reuse=saved)
@@ -134,9 +134,74 @@ def test_a_saved_history_is_reused_only_for_the_same_run(bench, tmp_path):
         wrong.to_csv(saved, index=False)
         with pytest.raises(SystemExit, match="tpe-0.csv: not a history of this run"):
             bench.optimiser_history(settings, None, None, tmp_path, reuse=saved)
+    # the same counts, but a run of common noise: each generation one set of keys
+    common = _history(6, 4, 2, 80)
+    common.loc[common["phase"] == "search", "sim_index"] = common["generation"] * 12
+    common.to_csv(saved, index=False)
+    with pytest.raises(SystemExit, match="not a history of this run"):
+        bench.optimiser_history(settings, None, None, tmp_path, reuse=saved)
+    shared = {"optimise": {**settings["optimise"], "common_noise": True}}
+    assert len(bench.optimiser_history(shared, None, None, tmp_path, reuse=saved)[0]) == 8
 
 
 def test_the_chosen_point_is_the_best_validated_one_when_validated(bench):
     history = _history(6, 4, 2, 80)  # the best search row (g 5) was not validated best
     assert bench.chosen_row(history, ["g"], selected=True) == {"best": 0.05, "g": 1.0}
     assert bench.chosen_row(history, ["g"], selected=False)["g"] == 5.0
+
+
+def test_points_are_collected_once_and_gaps_are_paired(tmp_path):
+    import json
+
+    points = _load("validate_points")
+    box = {"g": [0.0, 1.0], "a": [-1.0, 0.0]}
+    first = {"problem": {"box": box}, "rows": [{"method": "grid", "seed": None, "g": 0.5,
+                                                "a": -0.5, "validated": 0.3}],
+             "reference": [{"method": "rank 1", "g": 0.25, "a": -0.5}]}
+    second = {"problem": {"box": box}, "rows": [{"method": "cmaes", "seed": 2, "g": 0.5,
+                                                 "a": -0.5}]}
+    for name, record in (("one", first), ("two", second)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    found = points.collect([str(tmp_path / "one.json"), str(tmp_path / "two.json")], box)
+    # the cmaes row chose the grid's point: one entry, labelled by the first file
+    assert [p["label"] for p in found] == ["one: grid", "one: rank 1"]
+    assert found[0]["source_validated"] == 0.3
+    with pytest.raises(SystemExit, match="another box"):
+        points.collect([str(tmp_path / "one.json")], {"g": [0.0, 2.0], "a": [-1.0, 0.0]})
+    # a shared realisation effect cancels in the paired gap: point 1 is point 0 minus 0.01
+    # plus nothing else, so its gap is exactly 0.01 with no spread, whatever the luck
+    luck = np.random.default_rng(0).normal(0.0, 0.05, 64)
+    values = np.stack([0.3 + luck, 0.29 + luck, 0.3 + np.random.default_rng(1).normal(
+        0.0, 0.05, 64)])
+    gaps, errors = points.paired(values, 0)
+    assert gaps[1] == pytest.approx(0.01) and errors[1] == pytest.approx(0.0, abs=1e-12)
+    assert errors[2] > 0.005  # independent luck does not cancel
+
+
+def test_paired_validation_gives_every_row_the_same_realisations(bench, tmp_path):
+    # two rows at one point: paired, their gap is exactly zero (the same simulations);
+    # with keys of their own it is not, and its error is the two errors combined
+    from brainsweep.fit.stage import read_empirical
+    from brainsweep.io import load_npz
+    from brainsweep.optimise.evaluate import Subject
+    from brainsweep.optimise.stage import Settings
+
+    problem = bench.PROBLEMS["optimise-ci"]
+    study = yaml.safe_load((bench.ROOT / problem["study"]).read_text())
+    study["simulation"]["duration_s"] = 30.0
+    connectome, empirical = bench.build_inputs(study, tmp_path)
+    parsed = Settings.from_mapping(bench.stage_settings(
+        study, "cmaes", 0, box=problem["box"], objective=problem["objective"], budget=2,
+        population=2, seeds=1, select=None))
+    data, conn = read_empirical(empirical), load_npz(connectome)
+    target = Subject("group", data["fc_group"], None, conn["weights"], conn["lengths"])
+    for paired in (True, False):
+        rows = [{"global_coupling": 1.0, "w": 0.75}, {"global_coupling": 1.0, "w": 0.75}]
+        bench.validate(rows, 3, list(problem["box"]), parsed, target, problem["objective"],
+                       paired=paired)
+        if paired:
+            assert rows[1]["validated_gap"] == 0.0 and rows[1]["validated_gap_se"] == 0.0
+        else:
+            assert rows[1]["validated_gap"] != 0.0
+            assert rows[1]["validated_gap_se"] == pytest.approx(
+                np.hypot(rows[0]["validated_se"], rows[1]["validated_se"]))

@@ -132,6 +132,9 @@ def validate_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
     out["restarts"] = _positive_int(out["restarts"], "restarts")
     out["seeds"] = _positive_int(out["seeds"], "seeds")
     out["validate"] = _validation(out["validate"], budget)
+    if not isinstance(out["common_noise"], bool):
+        raise InputError(f"expected true or false, got {out['common_noise']!r}",
+                         field="optimise.common_noise")
     out["jobs"] = _positive_int(out["jobs"], "jobs")
     out["seed"] = _positive_int(out["seed"], "seed", minimum=0)
     sigma = _number(out["sigma0"], "sigma0")

@@ -200,7 +200,7 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
     local = {int(p): k for k, p in enumerate(positions)}
 
     population, seeds, restarts = opt["population"], opt["seeds"], opt["restarts"]
-    generations = opt["generations"]
+    generations, common = opt["generations"], opt["common_noise"]
     search_keys = ((len(cohort) * restarts * generations) * population) * seeds
     last_index = search_keys
     validation = opt["validate"]
@@ -239,8 +239,9 @@ def run_job(settings: Settings | Mapping[str, Any], connectome: str | os.PathLik
             position, restart = key
             candidates = searches[key].ask(generation)
             for c, values in enumerate(candidates):
+                # common_noise: every candidate of the generation takes candidate 0's keys
                 first = (((position * restarts + restart) * generations + generation)
-                         * population + c) * seeds
+                         * population + (0 if common else c)) * seeds
                 for k in range(seeds):
                     owners.append(local[position])
                     params.append(values)
@@ -329,7 +330,9 @@ def _validate(parsed: Settings, history: list[dict], cohort, searches, local, su
         # the highest scores first; ties keep the search's order (stable sort)
         ranked = sorted(mine, key=lambda r: -r["objective"])[:top]
         for rank, row in enumerate(ranked):
-            first = first_key + ((position * restarts + restart) * top + rank) * seeds
+            # common_noise: the candidates compared share one set of realisations
+            first = first_key + ((position * restarts + restart) * top
+                                 + (0 if opt["common_noise"] else rank)) * seeds
             values = [row[name] for name in names]
             for k in range(seeds):
                 owners.append(local[position])

@@ -70,7 +70,8 @@ def best_per_subject(history: pd.DataFrame, names: Sequence[str]) -> pd.DataFram
     the best and each restart's best are those of the validation: ``objective`` is then the
     re-simulated score, ``search_objective`` the search's own, ``objective_se`` the
     validation's standard error and ``selection_bias`` an estimate of how much choosing the
-    highest validated score still inflates it (:func:`selection_bias`)."""
+    highest validated score still inflates it (:func:`selection_bias`; NaN when the
+    validated candidates shared their noise realisations, ``optimise.common_noise``)."""
     rows = []
     for subject, frame in history.groupby("subject", sort=False):
         scored = frame[frame["objective"].notna()]
@@ -95,8 +96,12 @@ def best_per_subject(history: pd.DataFrame, names: Sequence[str]) -> pd.DataFram
             if column in best and pd.notna(best[column]):
                 row[column] = float(best[column])
         if row.get("selected_by") == "validation" and "objective_se" in scored:
-            # the chosen score is the highest of the validated ones: still a little lucky
-            row["selection_bias"] = selection_bias(scored["objective"], scored["objective_se"])
+            # the chosen score is the highest of the validated ones: still a little lucky.
+            # The bootstrap takes the candidates' errors as independent; with common_noise
+            # they share their realisations (one sim_index) and it cannot say: NaN
+            shared = "sim_index" in scored and scored["sim_index"].duplicated().any()
+            row["selection_bias"] = float("nan") if shared else selection_bias(
+                scored["objective"], scored["objective_se"])
         for metric in ("fc_corr", "fc_rmse", "mean_fc_diff", "fcd_ks"):
             if metric in best:
                 row[metric] = float(best[metric])
