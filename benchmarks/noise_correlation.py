@@ -26,10 +26,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import optimise_vs_grid as bench  # noqa: E402
 
-from brainsweep.fit.stage import read_empirical  # noqa: E402
-from brainsweep.io import load_npz  # noqa: E402
-from brainsweep.optimise.evaluate import Batch, Subject, run_batch  # noqa: E402
-from brainsweep.optimise.stage import Settings  # noqa: E402
+from brainsweep.optimise.evaluate import Batch, run_batch  # noqa: E402
 
 POINTS = np.array([[6.065, -0.652], [4.435, -0.417], [7.946, -0.830], [6.258, -0.710]])
 BLOCKS = {"800": 800, "1040": 1040, "1120": 1120, "big": 3 * 2**30 + 5000}
@@ -45,12 +42,8 @@ def main() -> None:
         study["simulation"]["target"] = args.target
     connectome, empirical = bench.build_inputs(study, Path(tempfile.mkdtemp()))
     box, objective = bench.PROBLEMS["default"]["box"], bench.PROBLEMS["default"]["objective"]
-    parsed = Settings.from_mapping(bench.stage_settings(
-        study, "cmaes", 0, box=box, objective=objective, budget=2, population=2, seeds=1,
-        select=None))
-    data, conn = read_empirical(empirical), load_npz(connectome)
-    target = Subject("group", data["fc_group"], data["fcd_values"], conn["weights"],
-                     conn["lengths"])
+    parsed = bench.probe_settings(study, box)
+    target = bench.group_target(connectome, empirical, objective)
     params, keys = [], []
     for point in POINTS:
         for first in BLOCKS.values():

@@ -144,7 +144,7 @@ def main() -> None:
                               "validate": args.validate,
                               "noise_seed": study["simulation"].get("seed"),
                               "target": study["simulation"].get("target"),
-                              "regions": int(conn["weights"].shape[0]),
+                              "regions": int(target.weights.shape[0]),
                               "duration_s": float(study["simulation"]["duration_s"])},
                   "rows": rows, "reference": reference}
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -153,9 +153,7 @@ def main() -> None:
         print(f"[benchmark] {rows[-1]}", flush=True)
     # the grid: every point one simulation, all in one batch, scored like the optimisers
     parsed = Settings.from_mapping(settings("cmaes", 0))
-    data, conn = read_empirical(empirical), load_npz(connectome)
-    fcd = data.get("fcd_values") if "fcd_ks" in objective else None
-    target = Subject("group", data["fc_group"], fcd, conn["weights"], conn["lengths"])
+    target = group_target(connectome, empirical, objective)
     reference = []
     if args.landscape:
         pooled = pooled_landscape(args.landscape, list(BOX), box=BOX)
@@ -199,17 +197,19 @@ def main() -> None:
                          **chosen_row(history, list(BOX), selected=bool(args.select))})
             dump(rows)
     if args.validate:
-        validate(rows, args.validate, list(BOX), parsed, target, objective,
-                 paired=args.paired)
+        samples = validate(rows, args.validate, list(BOX), parsed, target, objective,
+                           paired=args.paired)
         if reference:
-            # keys of their own, after the rows'
-            if len(rows) * args.validate > 2**20:
+            # unpaired: keys of their own, after the rows'; paired: the rows' keys
+            if not args.paired and len(rows) * args.validate > 2**20:
                 raise SystemExit("too many validations for the reference's keys")
-            validate(reference, args.validate, list(BOX), parsed, target, objective,
-                     first=VALIDATION_KEYS + (0 if args.paired else 2**20),
-                     paired=args.paired)
-            for row in reference:
-                row["validated_gap"] = rows[0]["validated"] - row["validated"]
+            theirs = validate(reference, args.validate, list(BOX), parsed, target,
+                              objective, first=VALIDATION_KEYS + (0 if args.paired else 2**20),
+                              paired=args.paired)
+            # their gaps, like the rows', are to the first row (the grid)
+            for row, sample in zip(reference, theirs, strict=True):
+                row["validated_gap"], row["validated_gap_se"] = gap_to(
+                    rows[0], samples[0], row, sample, paired=args.paired)
     dump(rows)
     if reference:
         print("The pooled grid's best points, each validated:")
@@ -264,7 +264,9 @@ def optimiser_history(settings: dict, connectome: Path, empirical: Path, work: P
                       reuse: Path | None = None) -> tuple[pd.DataFrame, float]:
     """One optimiser run's history and wall time. With ``reuse``, an existing file (a
     ``--histories`` copy of an earlier run of the same settings) is read instead, its wall
-    time unknown (NaN); it must hold this budget's search and validation rows."""
+    time unknown (NaN); it must hold this run's generations of candidates, noise seed,
+    parameters, seeds, validation and noise-key layout. (The method and the optimiser seed
+    are not in the file: its name, METHOD-SEED.csv, stands for them.)"""
     opt = settings["optimise"]
     if reuse is not None and reuse.is_file():
         history = pd.read_csv(reuse)
@@ -272,7 +274,14 @@ def optimiser_history(settings: dict, connectome: Path, empirical: Path, work: P
                                                                       index=history.index)
         search, checked = history[phase == "search"], history[phase == "validate"]
         expected = opt["validate"]["top"] if opt["validate"] else 0
-        if (len(search) != opt["budget"] or len(checked) != expected
+        generations = opt["budget"] // opt["population"]
+        per_generation = search.groupby("generation").size()
+        if (len(search) != generations * opt["population"]
+                or list(per_generation.index) != list(range(generations))
+                or (per_generation != opt["population"]).any()
+                or not (search["noise_seed"] == settings["simulation"]["seed"]).all()
+                or sorted(set(opt["parameters"]) - set(history.columns))
+                or len(checked) != expected
                 or not (search["seeds"] == opt["seeds"]).all()
                 or (expected and not (checked["seeds"] == opt["validate"]["seeds"]).all())
                 # common noise: one set of noise keys per generation (the same thing for
@@ -280,8 +289,8 @@ def optimiser_history(settings: dict, connectome: Path, empirical: Path, work: P
                 or (opt["population"] > 1
                     and (search.groupby("generation")["sim_index"].nunique() == 1).all()
                     != bool(opt.get("common_noise")))):
-            raise SystemExit(f"{reuse}: not a history of this run's budget, seeds, "
-                             "validation and noise keys")
+            raise SystemExit(f"{reuse}: not a history of this run's generations, "
+                             "noise seed, parameters, seeds, validation and noise keys")
         return history, float("nan")
     out = work / opt["method"] / str(opt["seed"]) / "jobs" / "job-0.csv"
     started = time.perf_counter()
@@ -375,7 +384,7 @@ def pooled_landscape(paths: list[str], names: list[str], *,
 
 def validate(rows: list[dict], repeats: int, names: list[str], parsed: Settings,
              target: Subject, objective: dict, *, first: int | None = None,
-             paired: bool = False) -> None:
+             paired: bool = False) -> np.ndarray:
     """Each row's best point simulated ``repeats`` more times in one batch, with noise keys
     no search used; adds ``validated`` (the mean), ``validated_se`` (its standard error)
     and ``validated_gap`` (the first row's validated score minus the row's).
@@ -383,7 +392,8 @@ def validate(rows: list[dict], repeats: int, names: list[str], parsed: Settings,
     ``paired``: every row with the same keys (common random numbers). A realisation moves
     nearby points alike, so the rows' differences then lose that shared luck, and
     ``validated_gap_se`` is the paired standard error of the gap; otherwise each row has
-    keys of its own and the gap's error is the two means' errors combined."""
+    keys of its own and the gap's error is the two means' errors combined. Returns the
+    realisations' objectives (rows x repeats)."""
     first = VALIDATION_KEYS if first is None else first
     points = np.array([[row[name] for name in names] for row in rows])
     keys = (np.tile(np.arange(repeats), len(rows)) if paired
@@ -397,10 +407,38 @@ def validate(rows: list[dict], repeats: int, names: list[str], parsed: Settings,
         row["validated"] = float(np.mean(sample))  # NaN if any realisation diverged
         row["validated_se"] = float(np.std(sample, ddof=1) / np.sqrt(repeats))
     for row, sample in zip(rows, values, strict=True):
-        row["validated_gap"] = rows[0]["validated"] - row["validated"]
-        row["validated_gap_se"] = (
-            float(np.std(values[0] - sample, ddof=1) / np.sqrt(repeats)) if paired
-            else float(np.hypot(rows[0]["validated_se"], row["validated_se"])))
+        row["validated_gap"], row["validated_gap_se"] = gap_to(rows[0], values[0], row,
+                                                               sample, paired=paired)
+    return values
+
+
+def gap_to(base: dict, base_sample: np.ndarray, row: dict, sample: np.ndarray, *,
+           paired: bool) -> tuple[float, float]:
+    """``base``'s validated score minus ``row``'s, and its standard error: of the
+    realisation-by-realisation differences when both were simulated with the same keys
+    (``paired``), else the two means' errors combined."""
+    gap = base["validated"] - row["validated"]
+    if paired:
+        return float(gap), float(np.std(base_sample - sample, ddof=1) / np.sqrt(sample.size))
+    return float(gap), float(np.hypot(base["validated_se"], row["validated_se"]))
+
+
+def group_target(connectome: Path, empirical: Path, objective: dict) -> Subject:
+    """The group FC (and, when the objective weighs fcd_ks, the pooled FCD values) of the
+    empirical file, on the study's connectome: what the optimise stage fits with
+    ``subjects: group``."""
+    data, conn = read_empirical(empirical), load_npz(connectome)
+    fcd = data["fcd_values"].astype(np.float64) \
+        if "fcd_ks" in objective and "fcd_values" in data else None
+    return Subject("group", data["fc_group"], fcd, conn["weights"], conn["lengths"])
+
+
+def probe_settings(study: dict, box: dict) -> Settings:
+    """The study's simulation and BOLD settings as the stage parses them (the optimise
+    section a placeholder): for simulating chosen points outside a search."""
+    return Settings.from_mapping(stage_settings(study, "cmaes", 0, box=box,
+                                                objective={"fc_corr": 1.0}, budget=2,
+                                                population=2, seeds=1, select=None))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import optimise_vs_grid as bench  # noqa: E402  (the sibling benchmark's problem
 from brainsweep.empirical.checks import group_fc  # noqa: E402
 from brainsweep.io import load_npz, save_npz  # noqa: E402
 from brainsweep.optimise.evaluate import Subject, simulate_connectivity  # noqa: E402
-from brainsweep.optimise.stage import Settings  # noqa: E402
 
 
 def _plant(text: list[str], box: dict) -> dict[str, float]:
@@ -66,9 +65,7 @@ def planted_empirical(study: dict, connectome: Path, truth: dict[str, float], se
     candidate is. The group FC is their Fisher-z mean and the group FCD their values
     pooled, as the empirical stage makes a group of measured subjects."""
     sections = {**study, "simulation": {**study["simulation"], "seed": int(seed)}}
-    parsed = Settings.from_mapping(bench.stage_settings(
-        sections, "cmaes", 0, box=box, objective={"fc_corr": 1.0}, budget=2,
-        population=2, seeds=1, select=None))
+    parsed = bench.probe_settings(sections, box)
     conn = load_npz(connectome)
     subject = Subject("planted", np.eye(conn["weights"].shape[0]), None, conn["weights"],
                       conn["lengths"])
@@ -163,12 +160,8 @@ def main() -> None:
     for row in rows:
         row.update(recovery_errors(row, truth, box))
     if args.validate:
-        parsed = Settings.from_mapping(settings(args.methods[0], 0))
-        data, conn = load_npz(empirical), load_npz(connectome)
-        target = Subject("planted", data["fc_group"],
-                         data["fcd_values"].astype(np.float64) if "fcd_values" in data
-                         and "fcd_ks" in objective else None, conn["weights"],
-                         conn["lengths"])
+        parsed = bench.probe_settings(study, box)
+        target = bench.group_target(connectome, empirical, objective)
         # validated_gap: the planted point's validated score minus the row's
         bench.validate(rows, args.validate, list(box), parsed, target, objective,
                        paired=args.paired)

@@ -27,10 +27,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import optimise_vs_grid as bench  # noqa: E402  (the problems and their inputs)
 
-from brainsweep.fit.stage import read_empirical  # noqa: E402
-from brainsweep.io import load_npz  # noqa: E402
-from brainsweep.optimise.evaluate import Batch, Subject, run_batch  # noqa: E402
-from brainsweep.optimise.stage import Settings  # noqa: E402
+from brainsweep.optimise.evaluate import Batch, run_batch  # noqa: E402
 
 # above the keys optimise_vs_grid.py's validations use (VALIDATION_KEYS + up to 2**21)
 COMMON_KEYS = bench.VALIDATION_KEYS + 2**22
@@ -81,12 +78,8 @@ def main() -> None:
     if args.target:
         study["simulation"]["target"] = args.target
     connectome, empirical = bench.build_inputs(study, Path(tempfile.mkdtemp(prefix="points-")))
-    parsed = Settings.from_mapping(bench.stage_settings(
-        study, "cmaes", 0, box=box, objective=objective, budget=2, population=2, seeds=1,
-        select=None))
-    data, conn = read_empirical(empirical), load_npz(connectome)
-    fcd = data.get("fcd_values") if "fcd_ks" in objective else None
-    target = Subject("group", data["fc_group"], fcd, conn["weights"], conn["lengths"])
+    parsed = bench.probe_settings(study, box)
+    target = bench.group_target(connectome, empirical, objective)
     grid = np.array([[point[name] for name in box] for point in points])
     keys = COMMON_KEYS + np.arange(args.keys, dtype=np.int64)
     table, timings = run_batch(parsed.simulate, list(box),
@@ -97,7 +90,7 @@ def main() -> None:
     values = np.asarray(table["objective"], dtype=float).reshape(len(points), args.keys)
     means = values.mean(axis=1)
     reference = int(np.nanargmax(means)) if args.reference is None else args.reference
-    gaps, errors = paired(values, reference)
+    gaps, errors = paired(values, reference)  # the same as bench.gap_to, for all at once
     for point, mean, sample, gap, error in zip(points, means, values, gaps, errors,
                                                strict=True):
         point.update({"common": float(mean),
