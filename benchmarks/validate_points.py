@@ -50,6 +50,27 @@ def collect(paths: list[str], box: dict) -> list[dict]:
     return list(points.values())
 
 
+def read_points(path: str, box: dict) -> list[dict]:
+    """Labelled points from a CSV (columns ``label`` and the box's parameters), each inside
+    the box."""
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    missing = sorted({"label", *box} - set(table.columns))
+    if missing:
+        raise SystemExit(f"{path}: no column(s) {missing}")
+    points = []
+    for row in table.itertuples(index=False):
+        point = {"label": str(row.label), "source_validated": None,
+                 **{name: float(getattr(row, name)) for name in box}}
+        for name, (low, high) in box.items():
+            if not low <= point[name] <= high:
+                raise SystemExit(f"{path}: {point['label']}: {name} = {point[name]} is "
+                                 f"outside [{low}, {high}]")
+        points.append(point)
+    return points
+
+
 def paired(values: np.ndarray, reference: int) -> tuple[np.ndarray, np.ndarray]:
     """Per point (rows of ``values``, realisations in columns): the gap reference - point
     and its paired standard error (NaN where a realisation diverged)."""
@@ -61,7 +82,10 @@ def paired(values: np.ndarray, reference: int) -> tuple[np.ndarray, np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problem", choices=sorted(bench.PROBLEMS), default="default")
-    parser.add_argument("--from", dest="sources", nargs="+", required=True, metavar="JSON")
+    parser.add_argument("--from", dest="sources", nargs="+", default=[], metavar="JSON")
+    parser.add_argument("--points", metavar="CSV",
+                        help="more points: a CSV with a label column and one per free "
+                             "parameter (e.g. a table's rounded values)")
     parser.add_argument("--keys", type=int, default=128, help="common noise realisations")
     parser.add_argument("--reference", type=int, default=None,
                         help="index of the point the gaps are to (default: the highest mean)")
@@ -73,7 +97,10 @@ def main() -> None:
 
     problem = bench.PROBLEMS[args.problem]
     box, objective = problem["box"], problem["objective"]
-    points = collect(args.sources, box)
+    if not args.sources and not args.points:
+        parser.error("no points: give --from and/or --points")
+    points = collect(args.sources, box) + (read_points(args.points, box) if args.points
+                                           else [])
     study = yaml.safe_load((bench.ROOT / problem["study"]).read_text())
     if args.target:
         study["simulation"]["target"] = args.target

@@ -214,3 +214,19 @@ def test_paired_validation_gives_every_row_the_same_realisations(bench, tmp_path
             assert rows[1]["validated_gap"] == 0.0 and rows[1]["validated_gap_se"] == 0.0
         else:  # other realisations: another mean, and a gap with an error of its own
             assert rows[1]["validated_gap"] != 0.0 and rows[1]["validated_gap_se"] > 0.0
+
+
+def test_listed_points_are_read_and_checked_against_the_box(tmp_path):
+    points = _load("validate_points")
+    box = {"g": [0.0, 1.0], "a": [-1.0, 0.0]}
+    good = tmp_path / "points.csv"
+    pd.DataFrame({"label": ["x"], "g": [0.5], "a": [-0.25]}).to_csv(good, index=False)
+    assert points.read_points(str(good), box) == [{"label": "x", "source_validated": None,
+                                                   "g": 0.5, "a": -0.25}]
+    outside = tmp_path / "outside.csv"
+    pd.DataFrame({"label": ["y"], "g": [1.5], "a": [-0.25]}).to_csv(outside, index=False)
+    with pytest.raises(SystemExit, match=r"outside\.csv: y: g = 1.5 is outside"):
+        points.read_points(str(outside), box)
+    with pytest.raises(SystemExit, match=r"no column\(s\) \['a'\]"):
+        pd.DataFrame({"label": ["z"], "g": [0.5]}).to_csv(outside, index=False)
+        points.read_points(str(outside), box)
