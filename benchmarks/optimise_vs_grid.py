@@ -64,18 +64,8 @@ PROBLEMS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=int, default=20)
-    parser.add_argument("--budget", type=int, default=40)
-    parser.add_argument("--population", type=int, default=8)
+    add_run_options(parser)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--problem", choices=sorted(PROBLEMS), default="optimise-ci")
-    parser.add_argument("--seeds", type=int, default=1,
-                        help="noise realisations per grid point and per candidate")
-    parser.add_argument("--validate", type=int, default=0,
-                        help="fresh noise realisations for each method's best point")
-    parser.add_argument("--select", type=int, nargs=2, metavar=("TOP", "SEEDS"),
-                        help="the optimisers' optimise.validate: re-simulate their TOP "
-                             "best with SEEDS fresh seeds and choose by that (counted in "
-                             "their simulations)")
     parser.add_argument("--grid-from", help="take the grid's row from this earlier JSON")
     parser.add_argument("--landscape", nargs="+", metavar="CSV",
                         help="the grid is these --save-grid files pooled (independent noise "
@@ -84,7 +74,6 @@ def main() -> None:
     parser.add_argument("--reference-top", type=int, default=0, metavar="N",
                         help="with --landscape and --validate: validate its N best points "
                              "too (how flat the optimum is)")
-    parser.add_argument("--target", default=None, help="override simulation.target")
     parser.add_argument("--noise-seed", type=int, default=None,
                         help="override simulation.seed: another noise realisation of the "
                              "whole benchmark (the grid's reproducibility)")
@@ -98,14 +87,6 @@ def main() -> None:
     parser.add_argument("--reuse-histories", action="store_true",
                         help="with --histories: a run whose file is already in DIR is "
                              "read from it, not run again (to validate earlier runs)")
-    parser.add_argument("--methods", nargs="+", choices=("cmaes", "tpe"),
-                        default=["cmaes", "tpe"])
-    parser.add_argument("--common-noise", action="store_true",
-                        help="the optimisers' optimise.common_noise: a generation's "
-                             "candidates share their noise realisations")
-    parser.add_argument("--paired", action="store_true",
-                        help="with --validate: every point validated with the same noise "
-                             "keys, so that the gaps are paired comparisons")
     args = parser.parse_args()
     if args.reference_top and not (args.landscape and args.validate):
         parser.error("--reference-top needs --landscape and --validate")
@@ -233,6 +214,31 @@ def main() -> None:
               f"{row['simulations']} | {wall} | {row['best']:.4f} | "
               f"{row['gap_to_grid']:+.4f} | "
               + " | ".join(checked + [f"{row[name]:.3f}" for name in BOX]) + " |")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that runs the optimise stage on one of PROBLEMS: which
+    problem, the searches' budget and design, and the validation of their choices."""
+    parser.add_argument("--problem", choices=sorted(PROBLEMS), default="optimise-ci")
+    parser.add_argument("--budget", type=int, default=40)
+    parser.add_argument("--population", type=int, default=8)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="noise realisations per grid point and per candidate")
+    parser.add_argument("--select", type=int, nargs=2, metavar=("TOP", "SEEDS"),
+                        help="the optimisers' optimise.validate: re-simulate their TOP "
+                             "best with SEEDS fresh seeds and choose by that (counted in "
+                             "their simulations)")
+    parser.add_argument("--methods", nargs="+", choices=("cmaes", "tpe"),
+                        default=["cmaes", "tpe"])
+    parser.add_argument("--common-noise", action="store_true",
+                        help="the optimisers' optimise.common_noise: a generation's "
+                             "candidates share their noise realisations")
+    parser.add_argument("--validate", type=int, default=0,
+                        help="fresh noise realisations for each chosen point")
+    parser.add_argument("--paired", action="store_true",
+                        help="with --validate: every point validated with the same noise "
+                             "keys, so that the gaps are paired comparisons")
+    parser.add_argument("--target", default=None, help="override simulation.target")
 
 
 def build_inputs(study: dict, work: Path) -> tuple[Path, Path]:
@@ -417,10 +423,18 @@ def gap_to(base: dict, base_sample: np.ndarray, row: dict, sample: np.ndarray, *
     """``base``'s validated score minus ``row``'s, and its standard error: of the
     realisation-by-realisation differences when both were simulated with the same keys
     (``paired``), else the two means' errors combined."""
-    gap = base["validated"] - row["validated"]
     if paired:
-        return float(gap), float(np.std(base_sample - sample, ddof=1) / np.sqrt(sample.size))
-    return float(gap), float(np.hypot(base["validated_se"], row["validated_se"]))
+        return paired_gap(base_sample, sample)
+    return (float(base["validated"] - row["validated"]),
+            float(np.hypot(base["validated_se"], row["validated_se"])))
+
+
+def paired_gap(base: np.ndarray, sample: np.ndarray) -> tuple[float, float]:
+    """The mean of the realisation-by-realisation differences ``base - sample`` (the same
+    keys) and its standard error."""
+    differences = np.asarray(base, dtype=float) - np.asarray(sample, dtype=float)
+    return (float(differences.mean()),
+            float(differences.std(ddof=1) / np.sqrt(differences.size)))
 
 
 def group_target(connectome: Path, empirical: Path, objective: dict) -> Subject:

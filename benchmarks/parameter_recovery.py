@@ -99,7 +99,7 @@ def recovery_errors(point: dict[str, float], truth: dict[str, float],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problem", choices=sorted(bench.PROBLEMS), default="optimise-ci")
+    bench.add_run_options(parser)
     parser.add_argument("--plant", nargs="+", required=True, metavar="NAME=VALUE")
     parser.add_argument("--truth-seed", type=int, default=7,
                         help="the planted simulation's noise seed (the fits use the "
@@ -107,21 +107,7 @@ def main() -> None:
     parser.add_argument("--truth-realisations", type=int, default=1, metavar="K",
                         help="the planted target is a group of K realisations (Fisher-z "
                              "mean FC, pooled FCD), as an empirical group FC is")
-    parser.add_argument("--budget", type=int, default=40)
-    parser.add_argument("--population", type=int, default=8)
-    parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--select", type=int, nargs=2, metavar=("TOP", "SEEDS"))
-    parser.add_argument("--validate", type=int, default=0)
-    parser.add_argument("--paired", action="store_true",
-                        help="with --validate: the planted and the recovered points "
-                             "validated with the same noise keys (paired gaps)")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--methods", nargs="+", choices=("cmaes", "tpe"),
-                        default=["cmaes", "tpe"])
-    parser.add_argument("--common-noise", action="store_true",
-                        help="optimise.common_noise: a generation's candidates share their "
-                             "noise realisations")
-    parser.add_argument("--target", default=None, help="override simulation.target")
     parser.add_argument("--out", default="results/benchmarks/parameter_recovery.json")
     args = parser.parse_args()
 

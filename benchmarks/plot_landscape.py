@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from optimise_vs_grid import pooled_landscape  # noqa: E402  (this folder, run as a script)
+from optimise_vs_grid import chosen_row, pooled_landscape  # noqa: E402  (this folder, a script)
 
 NAMES = ("global_coupling", "a")
 
@@ -57,10 +57,8 @@ def main() -> None:
     for path in args.histories:
         history = pd.read_csv(path)
         # chosen by its validation where it had one, else by its searched scores
-        chosen = history[history["phase"] == "validate"] if "phase" in history else history
-        if chosen.empty:
-            chosen = history
-        best = chosen.loc[chosen["objective"].idxmax()]
+        validated = "phase" in history and (history["phase"] == "validate").any()
+        best = chosen_row(history, list(NAMES), selected=validated)
         marker = "o" if "cmaes" in Path(path).name else "s"
         left.plot(best["a"], best["global_coupling"], marker, mfc="none", mec="r", ms=9,
                   mew=1.6)

@@ -74,9 +74,8 @@ def read_points(path: str, box: dict) -> list[dict]:
 def paired(values: np.ndarray, reference: int) -> tuple[np.ndarray, np.ndarray]:
     """Per point (rows of ``values``, realisations in columns): the gap reference - point
     and its paired standard error (NaN where a realisation diverged)."""
-    differences = values[reference] - values
-    n = values.shape[1]
-    return differences.mean(axis=1), differences.std(axis=1, ddof=1) / np.sqrt(n)
+    gaps = [bench.paired_gap(values[reference], sample) for sample in values]
+    return np.array([g for g, _ in gaps]), np.array([e for _, e in gaps])
 
 
 def main() -> None:
@@ -117,7 +116,7 @@ def main() -> None:
     values = np.asarray(table["objective"], dtype=float).reshape(len(points), args.keys)
     means = values.mean(axis=1)
     reference = int(np.nanargmax(means)) if args.reference is None else args.reference
-    gaps, errors = paired(values, reference)  # the same as bench.gap_to, for all at once
+    gaps, errors = paired(values, reference)
     for point, mean, sample, gap, error in zip(points, means, values, gaps, errors,
                                                strict=True):
         point.update({"common": float(mean),
